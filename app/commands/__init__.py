@@ -1,0 +1,13 @@
+"""Subcommands of `echo-cxr`.
+
+Each module defines `register(subparsers)`, which adds its parser and sets
+`func` to a handler taking the parsed namespace and returning an exit status.
+The CLI imports a module only when listed in `COMMAND_MODULES`, and a module
+imports heavy libraries (torch, pydicom) inside its handler, so `--help` stays fast.
+"""
+
+COMMAND_MODULES = [
+    "app.commands.generate",
+    "app.commands.batch",
+    "app.commands.bench",
+]

@@ -1,0 +1,1 @@
+"""Persistence for studies, drafts, reviews and audit records (SQLAlchemy)."""

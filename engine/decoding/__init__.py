@@ -1,0 +1,1 @@
+"""Decoders: autoregressive, multi-step block diffusion and one step per block."""

@@ -1,0 +1,1 @@
+"""Image input: DICOM and raster readers, studies and views, rendering and de-identification."""

@@ -1,0 +1,1 @@
+"""Metrics for report quality, stability and speed, and the evaluation runner."""

@@ -1,0 +1,1 @@
+"""Report text: sections, normalisation, the finding labeller and the Chinese lexicon."""
