@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 # A sentence ends at ".", "?" or "!" followed by whitespace or the end of the text, or right
 # after a Chinese full stop, question or exclamation mark. Line breaks also end a sentence.
-_BOUNDARY = re.compile(r"(?<=[。！？])|(?<=[.?!])\s+|\n\s*")
+# A full stop directly followed by a capitalised word ("apex.There") also ends a sentence.
+_BOUNDARY = re.compile(r"(?<=[。！？])|(?<=[.?!])\s+|\n\s*|(?<=[a-z]{2}\.)(?=[A-Z][a-z])")
 
 # Abbreviations whose full stop does not end a sentence.
 _ABBREVIATIONS = ("vs.", "e.g.", "i.e.", "approx.", "dr.", "no.")
