@@ -137,18 +137,17 @@ class EchoModel:
     def prompt_positions(
         self, input_ids: torch.Tensor, grid_thw: torch.Tensor | None, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return M-RoPE position ids (3, B, T) for padded prompts and each row's offset (B,) for later text.
+        """Return M-RoPE position ids (3, B, T) for padded prompts and each row's rope delta (B,).
 
-        The offset maps a column index c after the prompt to its position c + offset, which
-        accounts for the left padding and for the image's compressed M-RoPE span.
+        `attention_mask` (B, T) is 1 on prompt tokens and 0 on padding. The rope delta is
+        what the image's compressed M-RoPE span subtracts: the text token at unpadded index
+        i after the prompt has position i + delta.
         """
         token_type = (input_ids == self.settings.image_token_id).int()
         positions, deltas = self.hf.model.get_rope_index(
             input_ids, mm_token_type_ids=token_type, image_grid_thw=grid_thw, attention_mask=attention_mask
         )
-        pads = (attention_mask == 0).sum(dim=1)
-        offsets = deltas.view(-1) - pads
-        return positions.to(self.device), offsets.to(self.device)
+        return positions.to(self.device), deltas.view(-1).to(self.device)
 
     @torch.inference_mode()
     def forward(
