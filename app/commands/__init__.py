@@ -10,4 +10,6 @@ COMMAND_MODULES = [
     "app.commands.generate",
     "app.commands.batch",
     "app.commands.bench",
+    "app.commands.reports",
+    "app.commands.data",
 ]
