@@ -98,7 +98,9 @@ def load_checkpoint(folder: str | Path, *, device: str | torch.device = "cpu",
                     dtype: torch.dtype | None = None) -> tuple[EchoModel, ReportTokenizer]:
     """Load a checkpoint folder into an EchoModel and its tokenizer. Nothing is downloaded."""
     from transformers import Qwen2_5_VLForConditionalGeneration
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(
@@ -119,6 +121,9 @@ def load_checkpoint(folder: str | Path, *, device: str | torch.device = "cpu",
 
 def save_checkpoint(hf_model, tokenizer: ReportTokenizer, settings: EchoSettings, folder: str | Path) -> None:
     """Write weights as safetensors, the tokenizer and config.json with the ECHO settings inside."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     hf_model.config.echo = settings.to_dict()

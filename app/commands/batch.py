@@ -1,0 +1,82 @@
+"""`echo-cxr batch`: draft many studies into a JSONL file, resumably, across processes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from app.commands.common import add_model_options, load_generator
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "batch", help="draft many studies into a JSONL file",
+        description="Draft reports for a folder of studies, a list file or an ECHO evaluation JSON file, in "
+        "batches, appending one JSON line per study. A rerun skips studies already drafted. Under "
+        "`accelerate launch` the studies are split across processes.",
+    )
+    parser.add_argument("input", metavar="INPUT", help="folder, list file or ECHO evaluation JSON file")
+    parser.add_argument("--out", required=True, metavar="FILE.jsonl", help="output JSONL file (appended)")
+    parser.add_argument("--batch-size", type=int, default=4, metavar="N", help="studies per batch (default 4)")
+    add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+    from tqdm import tqdm
+
+    from app.batch import append_jsonl, chunks, enumerate_studies, finished_ids, merge_parts
+    from app.cli import UserInputError
+    from engine.imaging import ImageInputError, load_study
+    from engine.pipeline import DraftRequest
+
+    if args.batch_size < 1:
+        raise UserInputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    state = PartialState()
+    if args.device == "cpu" and state.device.type != "cpu":
+        args.device = str(state.device)
+    try:
+        studies = enumerate_studies(args.input)
+    except (FileNotFoundError, ValueError) as error:
+        raise UserInputError(str(error)) from error
+
+    output = Path(args.out)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    parts = [output.with_name(f"{output.name}.part{rank}") for rank in range(state.num_processes)]
+    target = parts[state.process_index] if state.num_processes > 1 else output
+    done = finished_ids([output, *parts])
+    todo = [study for study in studies if study.study_id not in done][state.process_index::state.num_processes]
+    if state.is_main_process:
+        logger.warning("%d studies, %d already drafted, %d to draft over %d process(es)",
+                       len(studies), len(done), len(studies) - len(done), state.num_processes)
+
+    generator, config = load_generator(args)
+    for batch in tqdm(list(chunks(todo, args.batch_size)), desc="batches", disable=not state.is_main_process):
+        records, requests, loaded = [], [], []
+        for source in batch:
+            try:
+                study = load_study(list(source.paths))
+            except ImageInputError as error:
+                records.append({"study_id": source.study_id, "error": str(error), "code": error.code})
+                continue
+            requests.append(DraftRequest.from_study(study, args.lang))
+            loaded.append((source, study))
+        if requests:
+            reports = generator.generate(requests, config)
+            for (source, study), report in zip(loaded, reports, strict=True):
+                records.append({
+                    "study_id": source.study_id,
+                    "images": [image.source for image in study.images],
+                    "report": report.to_dict(),
+                })
+        append_jsonl(target, records)
+
+    if state.num_processes > 1:
+        state.wait_for_everyone()
+        if state.is_main_process:
+            merge_parts(output, parts)
+    return 0

@@ -1,0 +1,37 @@
+"""Options and helpers shared by the drafting subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="DIR", help="checkpoint folder (default: the bundled model in assets/)")
+    parser.add_argument("--mode", choices=["one-step", "multi-step", "ar"],
+                        help="decoding mode (default: what the checkpoint was trained for)")
+    parser.add_argument("--block-size", type=int, metavar="N",
+                        help="tokens per block (default: the checkpoint's trained block size)")
+    parser.add_argument("--lang", choices=["en", "zh"], default="en", help="report language (default en)")
+    parser.add_argument("--no-fused-cache", action="store_true",
+                        help="one-step mode: write each block's K/V with a separate pass (two passes per block)")
+    parser.add_argument("--max-new-tokens", type=int, metavar="N",
+                        help="cap on generated tokens (default: the checkpoint's, usually 512)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+
+
+def load_generator(args: argparse.Namespace):
+    """Load the checkpoint named by --model and its decoding config, mapping bad input to UserInputError."""
+    from app.cli import UserInputError
+    from engine.pipeline import ReportGenerator
+
+    if args.block_size is not None and args.block_size < 1:
+        raise UserInputError(f"--block-size must be a positive integer, got {args.block_size}")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        raise UserInputError(f"--max-new-tokens must be a positive integer, got {args.max_new_tokens}")
+    try:
+        generator = ReportGenerator.from_folder(args.model, device=args.device)
+        config = generator.decode_config(mode=args.mode, block_size=args.block_size,
+                                         max_new_tokens=args.max_new_tokens, fused_cache=not args.no_fused_cache)
+    except (FileNotFoundError, ValueError) as error:
+        raise UserInputError(str(error)) from error
+    return generator, config

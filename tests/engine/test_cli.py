@@ -1,0 +1,122 @@
+"""The generate, batch and bench subcommands, run through app.cli.main on a tiny checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import radiograph
+from PIL import Image
+
+from app.cli import main
+
+
+@pytest.fixture
+def png(tmp_path):
+    path = tmp_path / "frontal.png"
+    Image.fromarray(radiograph(21, (96, 96))).save(path)
+    return path
+
+
+def test_generate_json_fields(tiny_folder, png, capsys):
+    status = main(["generate", str(png), "--model", str(tiny_folder), "--mode", "one-step", "--json",
+                   "--max-new-tokens", "12"])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert report["mode"] == "one-step"
+    assert report["block_size"] == 4
+    assert report["fused_cache"] is True
+    assert report["generated_tokens"] == 12
+    assert report["stop_reason"] == "length"
+    assert report["forward_passes"] == pytest.approx(12 / report["tokens_per_forward"], rel=1e-3)
+    assert report["status"] == "draft"
+    assert report["language"] == "en"
+    assert set(report["timings_ms"]) == {"image", "prefill", "decode", "total"}
+    assert report["timings_ms"]["total"] >= report["timings_ms"]["decode"]
+    assert report["model"]["name"] == "tiny-block_diffusion"
+    assert len(report["model"]["hash"]) == 16
+    assert report["images"] == [{"source": "frontal.png", "view": "UNKNOWN"}]
+
+
+def test_generate_unfused_uses_more_passes(tiny_folder, png, capsys):
+    arguments = ["generate", str(png), "--model", str(tiny_folder), "--mode", "one-step", "--json",
+                 "--max-new-tokens", "16"]
+    main(arguments)
+    fused = json.loads(capsys.readouterr().out)
+    main(arguments + ["--no-fused-cache"])
+    unfused = json.loads(capsys.readouterr().out)
+    assert unfused["text"] == fused["text"]
+    assert unfused["forward_passes"] == 2 * fused["forward_passes"]
+    assert unfused["fused_cache"] is False
+
+
+def test_generate_missing_file_exits_2(tiny_folder, tmp_path, capsys):
+    status = main(["generate", str(tmp_path / "absent.png"), "--model", str(tiny_folder)])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert error.startswith("echo-cxr generate: error: absent.png:")
+    assert error.count("\n") == 1
+
+
+def test_generate_bad_model_folder_exits_2(png, tmp_path, capsys):
+    status = main(["generate", str(png), "--model", str(tmp_path)])
+    assert status == 2
+    assert "no config.json in" in capsys.readouterr().err
+
+
+def test_generate_zero_block_size_exits_2(tiny_folder, png, capsys):
+    status = main(["generate", str(png), "--model", str(tiny_folder), "--block-size", "0"])
+    assert status == 2
+    assert "--block-size must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_batch_writes_and_resumes(tiny_folder, tmp_path, capsys):
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    for index in range(3):
+        Image.fromarray(radiograph(30 + index, (96, 96))).save(studies / f"study{index}.png")
+    (studies / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "drafts.jsonl"
+    arguments = ["batch", str(studies), "--out", str(out), "--model", str(tiny_folder), "--batch-size", "2",
+                 "--max-new-tokens", "8", "--mode", "one-step"]
+
+    assert main(arguments) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["study_id"] for r in records) == ["broken", "study0", "study1", "study2"]
+    errors = [r for r in records if "error" in r]
+    assert [r["study_id"] for r in errors] == ["broken"]
+    assert all(r["report"]["generated_tokens"] == 8 for r in records if "report" in r)
+
+    assert main(arguments) == 0
+    rerun = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rerun) == 5
+    assert [r["study_id"] for r in rerun[4:]] == ["broken"]
+
+
+def test_batch_echo_json_input(tiny_folder, tmp_path):
+    Image.fromarray(radiograph(40, (96, 96))).save(tmp_path / "a.png")
+    Image.fromarray(radiograph(41, (96, 96))).save(tmp_path / "b.png")
+    samples = [{"sample_id": "s1", "images": ["a.png", "b.png"],
+                "ground_truth": {"findings": "Normal.", "impression": "Normal."}}]
+    (tmp_path / "eval.json").write_text(json.dumps(samples))
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", str(tmp_path / "eval.json"), "--out", str(out), "--model", str(tiny_folder),
+                 "--max-new-tokens", "8"]) == 0
+    record = json.loads(out.read_text())
+    assert record["study_id"] == "s1"
+    assert record["images"] == ["a.png", "b.png"]
+
+
+def test_bench_random_init_prints_ratios(capsys):
+    status = main(["bench", "--random-init", "--studies", "1", "--repeats", "1", "--max-new-tokens", "16",
+                   "--block-size", "8", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    arms = {arm["name"]: arm for arm in result["arms"]}
+    assert status == 0
+    assert set(arms) == {"ar", "multi-step", "one-step-unfused", "one-step-fused"}
+    assert arms["ar"]["speedup_vs_ar"] == 1.0
+    assert arms["one-step-fused"]["forward_passes"] * 2 == arms["one-step-unfused"]["forward_passes"]
+    assert arms["one-step-fused"]["generated_tokens"] == 16
+    assert result["limit_vs_ar"] == pytest.approx(
+        8 * result["cost_curve_ms"]["t1"] / result["cost_curve_ms"]["t2B"], rel=1e-2)
+    assert result["machine"]["torch_threads"] == 2
