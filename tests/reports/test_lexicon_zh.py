@@ -1,3 +1,5 @@
+from collections import Counter
+
 import pytest
 
 from engine.reports.labeller import label_report
@@ -40,13 +42,10 @@ def test_every_default_translates():
 
 
 def test_back_translation_check():
-    assert back_translates_to(
-        "未见气胸或胸腔积液", __import__("collections").Counter(["pneumothorax", "pleural effusion"])
-    )
-    assert not back_translates_to(
-        "未见气胸", __import__("collections").Counter(["pneumothorax", "pleural effusion"])
-    )
-    assert not back_translates_to("未见斑马", __import__("collections").Counter(["pneumothorax"]))
+    both = Counter(["pneumothorax", "pleural effusion"])
+    assert back_translates_to("未见气胸或胸腔积液", both)
+    assert not back_translates_to("未见气胸", both)
+    assert not back_translates_to("未见斑马", Counter(["pneumothorax"]))
 
 
 def test_canonical_key():
@@ -84,10 +83,10 @@ def test_lexicon_rejects_conflicting_entries(tmp_path):
         load_lexicon(tmp_path)
 
 
-# NOTE: the target is 0.90 of R2Gen train reports fully translated. The lexicon reaches
-# COVERAGE_FLOOR + about 0.01 today (engine/reports/lexicon_zh/coverage.py on the
-# 2,069 train reports), so this floor guards against regressions until the target is met.
-COVERAGE_FLOOR = 0.40
+# NOTE: the target is 0.90 of R2Gen train reports fully translated, and it is not met. The
+# lexicon reaches 0.437 today (904 of 2,069 reports, engine/reports/lexicon_zh/coverage.py), so
+# this floor only guards against regressions.
+COVERAGE_FLOOR = 0.42
 
 
 def test_coverage_on_r2gen_train(iu_dir):

@@ -125,7 +125,12 @@ INTERPRETATIONS = {
     "related to": "与之相关",
     "secondary to": "继发于",
     "versus": "或",
-    "or": "或",
+    "cannot exclude": "不除外",
+    "may be": "可能为",
+    "could be": "可能为",
+    "suggest": "提示",
+    "suggests": "提示",
+    "suggesting": "提示",
 }
 _INTERPRETATION = re.compile(
     r"^(?P<a>.+?),? (?P<cue>"
@@ -133,7 +138,7 @@ _INTERPRETATION = re.compile(
     + r") (?P<b>.+)$"
 )
 
-# Clause separators, tried at every position. The Chinese joiner follows each.
+# Clause separators with the Chinese joiner of each.
 CONJUNCTIONS = (
     (", and ", "，"),
     (", but ", "，但"),
@@ -330,16 +335,22 @@ class Composer:
         whole = self._translate_clause(text)
         if whole is not None:
             return whole
-        for english, chinese in CONJUNCTIONS:
-            start = text.find(english)
-            while start > 0:
-                first = self._translate_clause(text[:start])
-                if first is not None:
-                    rest_text = text[start + len(english) :]
-                    if english == " without ":
-                        rest_text = "without " + rest_text
-                    rest = self.translate_clauses(rest_text)
-                    if rest is not None:
-                        return Translation(first.text + chinese + rest.text, first.chunks + rest.chunks)
-                start = text.find(english, start + 1)
+        # Try split points from left to right, so "clear without a, b, or c" splits before
+        # "without" and keeps the list whole. At one position the longer separator comes first.
+        splits = sorted(
+            (match.start(), -len(english), english, chinese)
+            for english, chinese in CONJUNCTIONS
+            for match in re.finditer(re.escape(english), text)
+            if match.start() > 0
+        )
+        for start, _, english, chinese in splits:
+            first = self._translate_clause(text[:start])
+            if first is None:
+                continue
+            rest_text = text[start + len(english) :]
+            if english == " without ":
+                rest_text = "without " + rest_text
+            rest = self.translate_clauses(rest_text)
+            if rest is not None:
+                return Translation(first.text + chinese + rest.text, first.chunks + rest.chunks)
         return None
