@@ -12,4 +12,5 @@ COMMAND_MODULES = [
     "app.commands.bench",
     "app.commands.reports",
     "app.commands.data",
+    "app.commands.evaluate",
 ]
