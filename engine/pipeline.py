@@ -50,23 +50,38 @@ class DraftRequest:
 
 
 class _TextTracker:
-    """Incremental detokenisation of one row: stable text plus each token's character span."""
+    """Incremental detokenisation of one row: stable text plus each token's character span.
+
+    Byte-level BPE decodes by concatenating token bytes, so the text of a token sequence
+    is the text up to the last complete character plus the decode of the tokens after
+    it. Only that short tail is decoded per new token, which keeps streaming linear in
+    the report length.
+    """
 
     def __init__(self, tokenizer: ReportTokenizer) -> None:
         self.tokenizer = tokenizer
         self.spans: list[TokenSpan] = []
         self.text = ""
+        self._settled_text = ""
+        self._settled_tokens = 0
 
     def update(self, tokens: list[int], confidences: list[float], steps: list[int]) -> str:
         if len(tokens) < len(self.spans):
-            del self.spans[len(tokens):]
-            self.text = self.tokenizer.decode_stable(tokens)
+            self._restart(tokens[:len(tokens)], confidences, steps)
         for index in range(len(self.spans), len(tokens)):
-            text = self.tokenizer.decode_stable(tokens[:index + 1])
+            tail = self.tokenizer.decode(tokens[self._settled_tokens:index + 1])
+            stable_tail = tail.rstrip("\ufffd")
+            text = self._settled_text + stable_tail
             start = len(self.text)
             self.spans.append(TokenSpan(start, max(start, len(text)), float(confidences[index]), int(steps[index])))
             self.text = text
+            if stable_tail == tail:
+                self._settled_text, self._settled_tokens = text, index + 1
         return self.text
+
+    def _restart(self, tokens: list[int], confidences: list[float], steps: list[int]) -> None:
+        self.spans, self.text, self._settled_text, self._settled_tokens = [], "", "", 0
+        self.update(tokens, confidences, steps)
 
 
 class ReportGenerator:
