@@ -182,25 +182,35 @@ class EchoModel:
             mask = mask.to(self.device)
 
         hidden = embeds
+        last = self.num_layers - 1
         for index, layer in enumerate(self.text.layers):
             attention = layer.self_attn
             normed = layer.input_layernorm(hidden)
-            q = attention.q_proj(normed).view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
             k = attention.k_proj(normed).view(batch, length, self.kv_heads, self.head_dim).transpose(1, 2)
             v = attention.v_proj(normed).view(batch, length, self.kv_heads, self.head_dim).transpose(1, 2)
-            q = q * cos + _rotate_half(q) * sin  # (B, H, T, D)
             k = k * cos + _rotate_half(k) * sin  # (B, Hkv, T, D)
             keys, values = cache.update(index, k, v)  # (B, Hkv, S, D)
+            if index == last:
+                # Only the K/V of the last layer reach the cache; its attention output and MLP
+                # matter only for the tokens whose logits are read.
+                if logits_start is None:
+                    break
+                normed, hidden = normed[:, logits_start:], hidden[:, logits_start:]
+                cos, sin = cos[:, :, logits_start:], sin[:, :, logits_start:]
+                if mask is not None:
+                    mask = mask[:, :, logits_start:]
+            queries = normed.shape[1]
+            q = attention.q_proj(normed).view(batch, queries, self.num_heads, self.head_dim).transpose(1, 2)
+            q = q * cos + _rotate_half(q) * sin  # (B, H, T, D)
             out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, enable_gqa=True)
-            hidden = hidden + attention.o_proj(out.transpose(1, 2).reshape(batch, length, -1))
+            hidden = hidden + attention.o_proj(out.transpose(1, 2).reshape(batch, queries, -1))
 
             hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
 
         cache.advance(keep)
         if logits_start is None:
             return None
-        hidden = self.text.norm(hidden[:, logits_start:])
-        return self.lm_head(hidden).float()  # (B, T - logits_start, V)
+        return self.lm_head(self.text.norm(hidden)).float()  # (B, T - logits_start, V)
 
     def _count(self, purpose: str) -> None:
         if purpose == "prefill":
