@@ -6,6 +6,7 @@ model input from it through `StudyImage.model_input`.
 """
 
 from engine.imaging.checks import ImagingLimits
+from engine.imaging.deid import DeidentifiedDataset, Deidentifier
 from engine.imaging.describe import describe
 from engine.imaging.errors import ImageInputError
 from engine.imaging.image import StudyImage, Window
@@ -14,6 +15,8 @@ from engine.imaging.model_input import VisionSpec
 from engine.imaging.study import Study, group_studies, load_study
 
 __all__ = [
+    "Deidentifier",
+    "DeidentifiedDataset",
     "ImageInputError",
     "ImagingLimits",
     "Study",
