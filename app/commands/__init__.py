@@ -10,6 +10,7 @@ COMMAND_MODULES = [
     "app.commands.generate",
     "app.commands.batch",
     "app.commands.bench",
+    "app.commands.inspect",
     "app.commands.reports",
     "app.commands.data",
     "app.commands.evaluate",
