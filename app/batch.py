@@ -8,7 +8,7 @@ INPUT is one of:
 - a file in the released ECHO evaluation JSON format: a list of objects with
   `sample_id` and `images` (paths relative to the JSON file).
 
-Each output line holds the study id, its image file names and the report, or an
+Each output line contains the study id, its image file names and the report, or an
 `error` for a study that could not be read. Studies with a report in the output are
 skipped on a rerun, so an interrupted job resumes; failed studies are retried. Started
 with `accelerate launch`, each process drafts every N-th study into its own part file,

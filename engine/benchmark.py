@@ -1,8 +1,8 @@
 """Speed benchmark: autoregressive, multi-step, one-step unfused and one-step fused, in one process.
 
-Every arm decodes the same studies with the same weights (the autoregressive arm uses an
-autoregressive checkpoint when one is given; per-pass cost depends only on the model
-size). Arms are interleaved in a shuffled order inside each repeat, so machine drift
+Every arm decodes the same studies with the same weights. The autoregressive arm uses an
+autoregressive checkpoint when one is given, and otherwise the same weights, because the
+per-pass cost depends only on the model size. Arms are interleaved in a shuffled order inside each repeat, so machine drift
 hits all of them alike, and every ratio comes from the same run. Decode time excludes
 image encoding and prefill; generated tokens count up to and including the end token.
 
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """What the benchmark runs."""
+    """Settings of one benchmark run."""
 
     block_size: int = 8
     studies: int = 4
@@ -280,7 +280,7 @@ def random_generator(*, size: str = "bundled", vocab_size: int = 6000, block_siz
                      seed: int = 0) -> ReportGenerator:
     """Build a randomly initialised model of a preset size, for timing before a trained model exists.
 
-    Its tokenizer holds only the special tokens and the 256 byte tokens; the model's
+    Its tokenizer contains only the special tokens and the 256 byte tokens. The model's
     vocabulary is `vocab_size`, so the output head costs what a trained model's would.
     """
     from transformers import Qwen2_5_VLForConditionalGeneration

@@ -1,6 +1,6 @@
 """Load and save checkpoint folders.
 
-A folder holds the transformers files (config.json, model.safetensors or shards), the
+A folder contains the transformers files (config.json, model.safetensors or shards), the
 tokenizer (tokenizer.json) and the ECHO settings under the "echo" key of config.json.
 Released checkpoints that lack the "echo" key can be described by `echo_settings.json`
 beside config.json, or by the caller's overrides; the folder name (ECHO_block8,

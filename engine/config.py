@@ -115,7 +115,7 @@ class DecodeConfig:
 
     mode: DecodeMode
     block_size: int
-    """Tokens per block; must be a multiple of nothing but should equal the trained block size."""
+    """Tokens per block; decoding with a size other than the trained one works but degrades the output."""
     max_new_tokens: int = 512
     """Cap on generated tokens; a draft that reaches it is marked as cut at the length limit."""
     confidence_threshold: float = 0.85

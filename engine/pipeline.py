@@ -140,8 +140,8 @@ class ReportGenerator:
                observer: CommitObserver | None = None) -> Iterator[StreamEvent | Report]:
         """Draft a batch, yielding a StreamEvent per committed block per study, then each study's Report.
 
-        Reports are yielded as soon as their study finishes, so they can arrive out of order;
-        `Report` carries no index, so match it by the last StreamEvent's study_index.
+        Reports are yielded as soon as their study finishes, so they can arrive out of order.
+        A Report follows the final StreamEvent of its study, whose study_index identifies it.
         """
         started = time.perf_counter()
         prompts = [self.prepare(request) for request in requests]

@@ -22,7 +22,7 @@ from engine.model import EchoModel
 
 @dataclass
 class RowOutput:
-    """What one row has decoded so far."""
+    """The tokens one row has decoded so far, with their confidences and commit steps."""
 
     tokens: list[int] = field(default_factory=list)
     confidences: list[float] = field(default_factory=list)
@@ -132,7 +132,7 @@ class Canvas:
         or "decode" (a pass inside one block, seeing every cached key).
         """
         if self.cache.length != start:
-            raise RuntimeError(f"pass starts at column {start} but the cache holds {self.cache.length} columns")
+            raise RuntimeError(f"pass starts at column {start} but the cache contains {self.cache.length} columns")
         if mask == "block":
             attention = block_causal_mask(self.key_valid, start, end - start, self.block_size)
         elif mask == "causal":
