@@ -51,6 +51,9 @@ def register(subparsers) -> None:
     parser.add_argument("--ratescore-encoder", metavar="DIR", help="local BioLORD-2023-C folder for RaTEScore")
     parser.add_argument("--no-floor", action="store_true",
                         help="literature protocol: skip the constant-report floor (about 10 s on IU X-ray)")
+    parser.add_argument("--floor-only", action="store_true",
+                        help="literature protocol: print the published numbers and the constant-report floor "
+                        "without drafting or reading predictions")
     parser.add_argument("--device", default="cpu", help="torch device for drafting and model metrics (default cpu)")
     parser.set_defaults(func=run)
 
@@ -75,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--limit must be a positive integer, got {args.limit}")
     if bool(args.ratescore_ner) != bool(args.ratescore_encoder):
         raise UserInputError("RaTEScore needs both --ratescore-ner and --ratescore-encoder folders")
+    if args.floor_only and (args.no_floor or args.predictions or args.model):
+        raise UserInputError("--floor-only cannot be combined with --no-floor, --predictions or --model")
     modes = _parse_modes(args.modes)
     try:
         summary, samples = _evaluate(args, modes)
@@ -194,11 +199,16 @@ def _evaluate(args: argparse.Namespace, modes: list[str] | None) -> tuple[dict, 
 
     dataset, studies = _select_studies(args)
     protocol = protocol_for(dataset.format, args.chinese_tokens)
+    if args.floor_only and protocol.name != LITERATURE:
+        raise EvaluationInputError(f"--floor-only needs an R2Gen IU X-ray annotation file; {args.data} is "
+                                   f"{dataset.format}")
     for study in studies:
         protocol.reference_text(study)
     options = _options(args)
     model = None
-    if args.predictions:
+    if args.floor_only:
+        pairs_by_mode, skipped = {}, {}
+    elif args.predictions:
         pairs_by_mode, skipped = _pairs_from_predictions(args, studies, protocol, modes)
     else:
         pairs_by_mode, skipped, model = _pairs_from_model(args, studies, protocol, modes)
@@ -246,14 +256,20 @@ def _print_tables(summary: dict) -> None:
     from engine.metrics.tables import detail_table, echo_table, literature_table
 
     results = list(summary["modes"].values())
-    source = summary["model"]["name"] if summary["model"] else f"predictions {summary['predictions']}"
+    if summary["model"]:
+        source = summary["model"]["name"]
+    elif summary["predictions"]:
+        source = f"predictions {summary['predictions']}"
+    else:
+        source = "nothing (floor only)"
     print(f"{summary['data']} ({summary['data_format']}, {summary['studies']} studies), drafts from {source}")
     if summary["protocol"] == LITERATURE:
         print(literature_table(results, summary.get("constant_report_floor")))
     else:
         print(echo_table(results))
-    print()
-    print(detail_table(results))
+    if results:
+        print()
+        print(detail_table(results))
     for result in results:
         if result["skipped"]["count"]:
             print(f"mode {result['mode']}: {result['skipped']['count']} studies skipped "

@@ -108,3 +108,21 @@ def test_eval_rejects_unknown_prediction_id(study_files, tmp_path, capsys):
     predictions.write_text(json.dumps({"id": "other", "draft": "Clear."}) + "\n")
     assert main(["eval", "--data", str(study_files), "--predictions", str(predictions)]) == 2
     assert "prediction id 'other' (1 in all) is not a study in" in capsys.readouterr().err
+
+
+def test_eval_floor_only(tmp_path, capsys):
+    annotation = tmp_path / "annotation_r2gen.json"
+    train = ["The heart is normal. The lungs are clear.", "The heart is normal. The lungs are clear.",
+             "Right pleural effusion."]
+    annotation.write_text(json.dumps({
+        "train": [{"id": f"t{index}", "report": text, "image_path": []} for index, text in enumerate(train)],
+        "test": [{"id": "x1", "report": "The heart is normal. The lungs are clear.", "image_path": []}],
+    }))
+    assert main(["eval", "--data", str(annotation), "--floor-only", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    floor = summary["constant_report_floor"]
+    assert floor["medoid_report"] == "the heart is normal . the lungs are clear ."
+    assert floor["rouge_l"] == 1.0
+    assert floor["bleu_4"] == pytest.approx(1.0)
+    assert summary["modes"] == {}
+    assert [row["method"] for row in summary["published"]] == ["R2Gen", "R2GenCMN"]
