@@ -82,6 +82,8 @@ def pair_score(draft: tuple[np.ndarray, list[str]], reference: tuple[np.ndarray,
     """Return the positive-findings RaTEScore of one pair from (embeddings, types) of each side."""
     draft_embeddings, draft_types = draft
     reference_embeddings, reference_types = reference
+    # NOTE: the ECHO description gives 0.1 for "no entities on either side"; this reads it as the
+    # package's own condition (either side empty) with 0.1 in place of 0.5, which is unverified.
     if len(draft_types) == 0 or len(reference_types) == 0:
         return NO_ENTITY_SCORE
     first = directional_score(reference_embeddings, draft_embeddings, reference_types, draft_types, matrix,

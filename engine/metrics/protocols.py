@@ -4,6 +4,8 @@ Literature protocol (IU X-ray, as in R2Gen and the papers that compare with it):
   the R2Gen test split, the Findings section only, both sides cleaned with R2Gen's IU X-ray
   cleaning (`clean_report_r2gen`) and split on spaces; BLEU-1..4, ROUGE-L and CIDEr-D.
   METEOR is not computed: pycocoevalcap's METEOR runs a Java jar.
+  NOTE: R2Gen scores references decoded from its token ids, capped at 60 tokens and with rare
+  words as <unk>; here the references are the full cleaned text, so numbers differ slightly.
 
 ECHO protocol (the ECHO paper's Table 1):
   references are normalised reports rendered as "Findings: {f} Impression: {i}" in English or
@@ -11,6 +13,8 @@ ECHO protocol (the ECHO paper's Table 1):
   draft without them is scored as written. English is scored on lower-cased words, Chinese on
   jieba words (or characters). Each metric is computed per language and Table 1 reports the
   mean of the English and Chinese values.
+  NOTE: references are scored as given. The ECHO test sets are already normalised, and raw
+  reports would need engine.reports.normalize first, which this module does not run.
 """
 
 from __future__ import annotations
