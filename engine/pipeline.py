@@ -224,6 +224,7 @@ class ReportGenerator:
             ),
             model={"name": self.model.name, "hash": self.model.checkpoint_hash},
             tokens=spans,
+            repeated_sentences_removed=removed,
             warnings=warnings,
             notice=DRAFT_NOTICE[request.language],
         )

@@ -85,6 +85,8 @@ class Report:
     model: dict
     """{"name": ..., "hash": ...} of the checkpoint."""
     tokens: list[TokenSpan] = field(default_factory=list)
+    repeated_sentences_removed: int = 0
+    """Sentences dropped because they repeated an earlier sentence word for word."""
     warnings: list[str] = field(default_factory=list)
     status: str = DRAFT_STATUS
     notice: str = ""

@@ -162,7 +162,7 @@ def _score_language(group: list[Pair], language: str, protocol: Protocol, option
     flags = []
     for index, pair in enumerate(group):
         flag = stability_flags(pair.draft, pair.draft_language or pair.language, pair.report.get("stop_reason"),
-                               pair.report.get("warnings"), options.min_tokens)
+                               pair.report.get("repeated_sentences_removed", 0), options.min_tokens)
         flags.append(flag)
         samples[index]["flags"] = flag.to_dict()
     metrics["stability"] = stability_rates(flags)

@@ -25,8 +25,6 @@ MAX_LOOP_NGRAM = 8
 LOOP_REPEATS = 3
 
 _SENTENCE_END = re.compile(r"[.。!?！？;；\n]+")
-# The engine's Report.warnings text when it dropped repeated sentences (engine/pipeline.py).
-_ENGINE_REPEAT_WARNING = re.compile(r"repeated sentence\(s\) removed")
 
 
 @dataclass
@@ -70,8 +68,12 @@ def find_repetition(text: str, language: str) -> str | None:
 
 
 def stability_flags(text: str, language: str, stop_reason: str | None = None,
-                    warnings: list[str] | None = None, min_tokens: int | None = None) -> StabilityFlags:
-    """Return the stability flags of one draft."""
+                    repeated_sentences_removed: int = 0, min_tokens: int | None = None) -> StabilityFlags:
+    """Return the stability flags of one draft.
+
+    `repeated_sentences_removed` is the engine Report field of that name: a draft whose
+    repeats were already removed by the engine still counts as repetitive.
+    """
     empty = is_empty_text(text)
     tokens = 0 if empty else len(_tokens(text, language))
     repetition = None
@@ -79,7 +81,7 @@ def stability_flags(text: str, language: str, stop_reason: str | None = None,
         repetition = find_repetition(text, language)
     if repetition is None and stop_reason == "loop":
         repetition = "engine stopped at a repetition loop"
-    if repetition is None and any(_ENGINE_REPEAT_WARNING.search(warning) for warning in warnings or []):
+    if repetition is None and repeated_sentences_removed > 0:
         repetition = "engine removed repeated sentences"
     minimum = MIN_TOKENS.get(language, 8) if min_tokens is None else min_tokens
     premature = not empty and stop_reason in (None, "eos") and tokens < minimum

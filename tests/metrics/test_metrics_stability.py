@@ -44,7 +44,7 @@ def test_flags_length_limit_and_engine_loops():
     assert cut.premature_eos is False
     assert stability_flags(NORMAL, "en", None).hit_length_limit is None
     assert stability_flags(NORMAL, "en", "loop").repetition == "engine stopped at a repetition loop"
-    removed = stability_flags(NORMAL, "en", "eos", ["2 repeated sentence(s) removed from the draft"])
+    removed = stability_flags(NORMAL, "en", "eos", repeated_sentences_removed=2)
     assert removed.repetition == "engine removed repeated sentences"
 
 
