@@ -66,6 +66,8 @@ class StageConfig:
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass to save memory (7B runs)."""
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    cpu: bool = False
+    """Train on the CPU even when a GPU is present (also set by ACCELERATE_USE_CPU=true)."""
     seed: int = 0
     """Seeds the data order, the noise and the initial weights of a from-scratch model."""
     save_every: int = 500

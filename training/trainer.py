@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -185,7 +186,8 @@ def train(config: StageConfig, stage: Stage, *, on_step: Callable[[int], None] |
     from tqdm.auto import tqdm
 
     output_dir = Path(config.output_dir)
-    accelerator = Accelerator(mixed_precision=config.mixed_precision)
+    accelerator = Accelerator(mixed_precision=config.mixed_precision, cpu=config.cpu)
+    _check_process_group(accelerator)
     set_seed(config.seed)
     world = accelerator.num_processes
     accumulation = config.accumulation_steps(world)
@@ -251,6 +253,20 @@ def train(config: StageConfig, stage: Stage, *, on_step: Callable[[int], None] |
         (output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     accelerator.wait_for_everyone()
     return summary
+
+
+def _check_process_group(accelerator) -> None:
+    """Raise when a launcher started several processes but accelerate sees only one.
+
+    accelerate 1.16.0 does this on a machine without GPUs unless it is told to use the CPU:
+    every process would then train alone and write the same files.
+    """
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and accelerator.num_processes != launched:
+        raise RuntimeError(
+            f"the launcher started {launched} processes but accelerate runs {accelerator.num_processes}; "
+            "on a machine without GPUs set ACCELERATE_USE_CPU=true (or cpu: true in the config)"
+        )
 
 
 def _optimizer_step(config: StageConfig, stage: Stage, model, optimizer, accelerator, order: DataOrder, step: int,

@@ -14,4 +14,5 @@ COMMAND_MODULES = [
     "app.commands.reports",
     "app.commands.data",
     "app.commands.evaluate",
+    "app.commands.train",
 ]

@@ -36,3 +36,26 @@ def tiny_model(tokenizer_folder):
     hf_model, tokenizer, settings = build_random_model("tiny", str(tokenizer_folder), seed=3)
     settings = settings.with_kind(CheckpointKind.BLOCK_DIFFUSION)
     return hf_model.eval(), tokenizer, settings
+
+
+TOY_BLOCK = 8
+TOY_SHARED = {"batch_size": 4, "micro_batch_size": 4, "learning_rate": 3e-3, "warmup_ratio": 0.05,
+              "weight_decay": 0.0, "save_every": 1000, "cache_examples": True, "progress": False, "seed": 0}
+
+
+@pytest.fixture(scope="session")
+def trained_rad(tmp_path_factory, toy_data, tokenizer_folder):
+    """Return (checkpoint folder, summary) of a tiny model trained 300 RAD steps on the toy corpus."""
+    from training.config import RADConfig
+    from training.stages import run_stage
+
+    output = tmp_path_factory.mktemp("trained") / "rad"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        summary = run_stage("rad", RADConfig(output_dir=str(output), train_data=str(toy_data), init_size="tiny",
+                                             tokenizer=str(tokenizer_folder), block_size=TOY_BLOCK, max_steps=300,
+                                             **TOY_SHARED))
+    finally:
+        torch.set_num_threads(threads)
+    return output / "checkpoint", summary
