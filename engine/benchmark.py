@@ -276,7 +276,7 @@ def result_json(result: BenchResult) -> str:
     return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
 
 
-def random_generator(*, size: str = "bundled", vocab_size: int = 6000, block_size: int = 8,
+def random_generator(*, size: str = "bundled", vocab_size: int = 4000, block_size: int = 8,
                      seed: int = 0) -> ReportGenerator:
     """Build a randomly initialised model of a preset size, for timing before a trained model exists.
 

@@ -46,8 +46,10 @@ SIZES = {
         hidden_size=64, num_layers=2, num_heads=4, kv_heads=2, intermediate_size=128,
         vision_depth=2, vision_hidden=32, vision_heads=2, vision_intermediate=64,
     ),
+    # 256 wide and 6 deep with a 2x MLP: measured on a 2-core CPU, a pass over 16 query
+    # tokens costs under 1.6 times a pass over one, so one pass per 8-token block pays off.
     "bundled": ModelSize(
-        hidden_size=256, num_layers=6, num_heads=4, kv_heads=2, intermediate_size=768,
+        hidden_size=256, num_layers=6, num_heads=4, kv_heads=2, intermediate_size=512,
         vision_depth=4, vision_hidden=192, vision_heads=3, vision_intermediate=576,
     ),
 }
