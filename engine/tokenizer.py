@@ -109,3 +109,26 @@ def train_bilingual_bpe(texts: Iterable[str], vocab_size: int = 6000, min_freque
     tokenizer.train_from_iterator(texts, trainer=trainer)
     logger.info("trained a byte-level BPE with %d tokens", tokenizer.get_vocab_size())
     return ReportTokenizer(tokenizer)
+
+
+def report_texts(paths: Iterable[str | Path]) -> Iterable[str]:
+    """Yield the report text of every record in corpus JSONL files, as the model would write it.
+
+    Records carry `findings`, `impression` and `language`; the text follows the target
+    format "Findings: ... Impression: ..." (English) or "所见：... 结论：..." (Chinese).
+    """
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{Path(path).name} line {number} is not valid JSON: {error.msg}") from error
+                findings = record.get("findings") or ""
+                impression = record.get("impression") or ""
+                if record.get("language") == "zh":
+                    yield f"所见：{findings} 结论：{impression}"
+                else:
+                    yield f"Findings: {findings} Impression: {impression}"

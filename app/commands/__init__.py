@@ -15,4 +15,5 @@ COMMAND_MODULES = [
     "app.commands.data",
     "app.commands.evaluate",
     "app.commands.train",
+    "app.commands.tokenizer",
 ]
