@@ -185,8 +185,10 @@ class DCDConfig(StageConfig):
     collect_batch_size: int = 8
     """Studies decoded together by the teacher."""
     drop_unfinished: bool = True
-    """Drop trajectories that reach max_response_tokens without an end token (looping ones are always
-    dropped)."""
+    """Drop trajectories that reach max_response_tokens without an end token."""
+    drop_loops: bool = True
+    """Drop trajectories that the decoder cut at a repetition loop. Only benchmarks of untrained
+    teachers turn this off."""
     step_weights: bool = True
     """Weight each position's divergence by its 1-based commit step (SW in the ablation)."""
     eos_loss_weight: float = 1.0

@@ -191,7 +191,7 @@ class DCDStage(ReportStage):
         trajectories, report = collect_trajectories(
             teacher, examples, block_size=self.block_size, confidence_threshold=config.confidence_threshold,
             max_new_tokens=config.max_response_tokens, top_k=config.top_k, batch_size=config.collect_batch_size,
-            drop_unfinished=config.drop_unfinished,
+            drop_unfinished=config.drop_unfinished, drop_loops=config.drop_loops,
         )
         del teacher
         save_shard(trajectories, folder, accelerator.process_index)

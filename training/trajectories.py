@@ -195,7 +195,8 @@ class CollectionReport:
 
 def collect_trajectories(teacher: EchoModel, examples: list[tuple[int, StudyExample]], *, block_size: int,
                          confidence_threshold: float, max_new_tokens: int, top_k: int | None, batch_size: int,
-                         drop_unfinished: bool = True) -> tuple[list[Trajectory], CollectionReport]:
+                         drop_unfinished: bool = True,
+                         drop_loops: bool = True) -> tuple[list[Trajectory], CollectionReport]:
     """Decode `examples` (record index, example) with the teacher and record their trajectories."""
     config = DecodeConfig(mode=DecodeMode.MULTI_STEP, block_size=block_size, max_new_tokens=max_new_tokens,
                           confidence_threshold=confidence_threshold)
@@ -214,7 +215,7 @@ def collect_trajectories(teacher: EchoModel, examples: list[tuple[int, StudyExam
         report.compression.merge(recorder.stats)
         for row, (record_index, example) in enumerate(chunk):
             reason = reasons.get(row, "length")
-            if reason == "loop":
+            if reason == "loop" and drop_loops:
                 report.dropped_loop += 1
                 continue
             if reason == "length" and drop_unfinished:
