@@ -3,7 +3,7 @@
 `CPTConfig` (stage 1, autoregressive fine-tuning), `RADConfig` (stage 2, response-asymmetric
 diffusion), `DCDConfig` (stage 3, direct conditional distillation) and `FinetuneConfig` (site
 fine-tuning) share the fields of `StageConfig`: data, initial weights, optimiser, schedule,
-checkpointing and logging. Batch sizes count samples; `batch_size` is the global batch of one
+checkpointing and logging. Batch sizes count samples. `batch_size` is the global batch of one
 optimizer step over all processes, so a run gives the same updates on 1 or N processes.
 """
 
@@ -194,7 +194,7 @@ class DCDConfig(StageConfig):
     eos_loss_weight: float = 1.0
     """Weight of the cross-entropy that pulls end-token positions to the end token (CE); 0 disables it."""
     eos_positions: Literal["all", "first"] = "all"
-    """Which pseudo-label end-token positions the end-token term covers."""
+    """Pseudo-label end-token positions covered by the end-token term: every one, or the first only."""
     divergence: Literal["forward", "reverse", "both"] = "forward"
     """forward: KL(teacher || student). reverse: KL(student || teacher) in its place (RKL in the
     ablation). both: their sum."""

@@ -89,7 +89,7 @@ def read_records(path: str | Path, *, limit: int | None = None) -> list[ReportRe
             if limit is not None and len(records) >= limit:
                 break
     if not records:
-        raise ValueError(f"{path} holds no study records")
+        raise ValueError(f"{path} contains no study records; expected one JSON object per line")
     return records
 
 

@@ -3,9 +3,9 @@
 1. Build the de-identified site dataset and hold out `heldout_fraction` of it
    (training.site_data).
 2. Continue training the current model (`init_from`) on the rest. The loss follows the
-   model's kind unless `objective` says otherwise: autoregressive -> CPT, block diffusion
-   -> RAD, one-step -> RAD with every block fully masked (the condition one-step decoding
-   sees), so the fine-tuned model keeps its kind and decoder.
+   model's kind unless `objective` sets another: autoregressive -> CPT, block diffusion
+   -> RAD, one-step -> RAD with every block fully masked (the input of one-step decoding),
+   so the fine-tuned model keeps its kind and decoder.
 3. Draft the held-out studies with the current model and with the fine-tuned one, each in
    its default decoding mode, and score them with ROUGE-L (engine.metrics.lexical) and
    exact match.

@@ -9,9 +9,9 @@ the batch is split. The total loss is the sum of weight * numerator / normaliser
   elbo: each token weighted 1/t (t = its block's mask ratio), normaliser = response tokens
   of the noisy copy.
 - DCD: the divergence between the teacher's recorded distribution and the student's, per
-  position, weighted by the 1-based commit step (or 1 with step weights off); normaliser:
-  the sum of the weights. Plus an end-token cross-entropy at pseudo-label end-token
-  positions, normaliser: their count, with its own weight.
+  position, weighted by the 1-based commit step (or 1 with step weights off). Its
+  normaliser is the sum of the weights. A second term, with its own weight, is the
+  end-token cross-entropy at pseudo-label end-token positions, divided by their count.
 
 Shapes: N loss positions, V vocabulary, K stored top-k entries per position.
 """
@@ -31,7 +31,7 @@ class LossTerm:
     numerator: torch.Tensor
     """Scalar sum over the micro-batch's positions (differentiable)."""
     normaliser: float
-    """What the numerator is divided by, summed over the global batch."""
+    """Divisor of the numerator (summed over the global batch by the trainer)."""
     weight: float = 1.0
 
 

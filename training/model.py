@@ -1,10 +1,10 @@
 """The trainable model: a Qwen2.5-VL module with a forward over packed training batches.
 
-`TrainingModel.forward` embeds the tokens, puts the vision features in place of the image
-placeholders (a sequence may hold a placeholder twice, once per copy, so features are
-gathered by slot rather than scattered in order), runs the stock transformers text model
-with an explicit boolean 4-D mask and M-RoPE position ids, and computes logits only at the
-loss positions. Everything runs inside one `forward`, so DDP and FSDP wrappers see every
+`TrainingModel.forward` embeds the tokens and puts the vision features in place of the
+image placeholders. Features are gathered by slot rather than scattered in order, because a
+sequence may contain a placeholder twice (once per copy). It then runs the stock
+transformers text model with an explicit boolean 4-D mask and M-RoPE position ids, and
+computes logits only at the loss positions. Everything runs inside one `forward`, so DDP and FSDP wrappers see every
 parameter use.
 
 Shapes: B rows, S row length, E hidden size, N loss positions, V vocabulary.

@@ -6,13 +6,13 @@ instruction) and a response R padded with end tokens to a block boundary, one sa
     [ C | R (clean) | noisy copy ]
 
 where blocks of L tokens are aligned to column 0 of the unduplicated sequence [C | R], as at
-inference. The first response block is the block that holds column P; it starts with the
-context tail C[floor(P/L)*L : P]. At inference that tail is recomputed in the same pass as
-the first masks, attending to them bidirectionally, so the noisy copy starts with its own
-copy of the tail: the noisy copy covers columns [floor(P/L)*L, P + |R|). The clean copy of
-the tail (which sees the clean first block, like the cached K/V after that block is
-committed) serves later blocks. Without its own tail copy the noisy first block would see a
-tail that has attended to the clean answer.
+inference. The first response block is the block that contains column P, and it starts
+with the context tail C[floor(P/L)*L : P]. At inference that tail is recomputed in the same
+pass as the first masks, attending to them bidirectionally. So the noisy copy starts with
+its own copy of the tail and covers columns [floor(P/L)*L, P + |R|). The clean copy of the
+tail attends to the clean first block, like the cached K/V after that block is committed,
+and later blocks attend to it. Without its own tail copy the noisy first block would attend
+to a tail that has attended to the clean response.
 
 Every token has a column (its index in [C | R]), a block (column // L) and a stream (clean
 or noisy). A query may attend to a key when:
@@ -143,7 +143,7 @@ def rad_segment(prompt_ids: list[int], clean_response: list[int], noisy_response
 
     `clean_response` must end on a block boundary (see `pad_to_block`); `noisy_response` is the
     same tokens with some replaced by `mask_id`. Each masked position gets its clean token as
-    label. `extras` holds per-label tensors in column order.
+    label. `extras` contains per-label tensors in column order.
     """
     prompt_length = len(prompt_ids)
     if (prompt_length + len(clean_response)) % block_size:

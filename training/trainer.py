@@ -4,10 +4,10 @@ A stage supplies the model's checkpoint kind, how to turn sample indices into a 
 and the loss terms of a batch (see `Stage`). The loop owns everything else:
 
 - Data order: the global sample stream is a concatenation of per-epoch permutations seeded
-  by (seed, epoch); optimizer step s takes samples [s * batch_size, (s + 1) * batch_size) of
-  it and process r takes every world-th of those. Noise is drawn from a generator seeded by
+  by (seed, epoch). Optimizer step s takes samples [s * batch_size, (s + 1) * batch_size) of
+  it, and process r takes every world-th of those. Noise is drawn from a generator seeded by
   (seed, step, process, micro-batch). So the data order and the noise depend only on the
-  step, and a resumed run sees exactly what an uninterrupted one would have.
+  step, and a resumed run gets exactly the batches and noise of an uninterrupted one.
 - Loss normalisation: each term is divided by its normaliser summed over the whole global
   batch (all micro-batches and processes), computed before the forward passes.
 - Learning rate: a pure function of the step (linear warm-up, then constant, linear or cosine).
@@ -53,7 +53,7 @@ SUMMARY_FILE = "summary.json"
 
 
 class Stage(Protocol):
-    """What the loop needs from a training stage."""
+    """Interface of a training stage: checkpoint kind, batches and loss terms."""
 
     kind: CheckpointKind
     block_size: int
@@ -73,7 +73,7 @@ class Stage(Protocol):
 
 @dataclass
 class StepRecord:
-    """What one optimizer step produced, as logged."""
+    """Logged outcome of one optimizer step."""
 
     step: int
     loss: float
@@ -179,7 +179,7 @@ def train(config: StageConfig, stage: Stage, *, on_step: Callable[[int], None] |
     """Run a stage to `config.max_steps` optimizer steps and return the summary.
 
     `on_step(step)` is called after each optimizer step (and any state save) with the number
-    of steps done; an exception from it stops the run as an interruption would.
+    of steps done. An exception from it stops the run as an interruption would.
     """
     from accelerate import Accelerator
     from accelerate.utils import gather_object, set_seed
@@ -256,9 +256,9 @@ def train(config: StageConfig, stage: Stage, *, on_step: Callable[[int], None] |
 
 
 def _check_process_group(accelerator) -> None:
-    """Raise when a launcher started several processes but accelerate sees only one.
+    """Raise when a launcher started several processes but accelerate runs only one.
 
-    accelerate 1.16.0 does this on a machine without GPUs unless it is told to use the CPU:
+    accelerate 1.16.0 does this on a machine without GPUs unless told to use the CPU, and
     every process would then train alone and write the same files.
     """
     launched = int(os.environ.get("WORLD_SIZE", "1"))

@@ -166,7 +166,7 @@ class TrajectoryRecorder:
 
 @dataclass
 class CollectionReport:
-    """What a collection kept and dropped, and the storage error."""
+    """Counts of kept and dropped trajectories, and the storage error."""
 
     kept: int = 0
     dropped_loop: int = 0

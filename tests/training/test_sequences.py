@@ -39,7 +39,7 @@ def test_rad_mask_matches_hand_written_grid():
         # c0 c1 c2 r0 r1 e | c2' n0 n1 n2
         "1100000000",  # c0
         "1100000000",  # c1
-        "1111000000",  # c2 sees its block, including the clean first response token
+        "1111000000",  # c2 attends to its block, including the clean first response token
         "1111000000",  # r0
         "1111110000",  # r1
         "1111110000",  # e
