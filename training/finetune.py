@@ -38,8 +38,10 @@ def evaluate_checkpoint(folder: Path, records_path: Path, *, max_studies: int | 
     from engine.metrics.text import tokenizer_for
     from engine.pipeline import DraftRequest, ReportGenerator
 
+    import torch
+
     records = read_records(records_path, limit=max_studies)
-    generator = ReportGenerator.from_folder(folder)
+    generator = ReportGenerator.from_folder(folder, device="cuda" if torch.cuda.is_available() else "cpu")
     config = generator.decode_config()
     requests = [DraftRequest([load_view(records_path.parent / p) for p in r.images], r.language,
                              r.indication or None) for r in records]

@@ -39,7 +39,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     try:
         summary = run_training(args.stage, *split_config_arguments(args))
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
         raise UserInputError(str(error)) from error
     print(json.dumps(summary, indent=2, default=str))
     return 0
