@@ -8,34 +8,32 @@ pair in `sentences.txt`, or when every clause composes from `phrases.txt` throug
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from functools import cache, lru_cache
 
-from engine.reports.lexicon_zh.data import MEASUREMENT, default_lexicon
-from engine.reports.lexicon_zh.grammar import (
-    CLAUSE_ADVERBS,
-    CONJUNCTIONS,
-    INTERPRETATIONS,
-    LIST_ZH,
-    STATE_ADVERBS,
-    Composer,
-)
+from engine.reports.lexicon_zh import cues
+from engine.reports.lexicon_zh.data import default_lexicon
+from engine.reports.lexicon_zh.grammar import Composer
+from engine.reports.lexicon_zh.numbered import read_numbered_zh
 
-# Words the grammar adds in Chinese, beyond lexicon entries.
-_TEMPLATE_WORDS = (
-    "未见",
-    "，但",
-    "，伴",
-    "，",
-    "；",
-    "、",
-    "或",
-    "及",
-    *INTERPRETATIONS.values(),
-    *STATE_ADVERBS.values(),
-    *CLAUSE_ADVERBS.values(),
-)
+
+def _grammar_words() -> set[str]:
+    """Return the Chinese that the grammar adds around lexicon entries."""
+    words = {"未见", "未再见", "未见提示", "的", "，但", "，伴", "，", "；", "、", "或", "及", "且", "示"}
+    words.update(cues.STATE_ADVERBS.values())
+    words.update(cues.CLAUSE_ADVERBS.values())
+    words.update(part for pair in cues.INTERPRETATIONS.values() for part in pair)
+    words.update(cues.LEADING_HEDGES.values())
+    words.update(zh for zh, _ in cues.STATUSES.values())
+    words.update((cues.COMPARISON_ZH, cues.COMPARISON_CT_ZH, cues.RECOMMENDATION_ZH))
+    words.update(zh for _, zh in cues.CONJUNCTIONS)
+    words.update(cues.LIST_ZH.values())
+    words.update(cues.PREDOMINANCE.values())
+    words.update(cues.VIEWS.values())
+    words.update(part for pair in (*cues.STATUS_POST.values(), *cues.HISTORY.values()) for part in pair)
+    words.update(cues.PURPOSES.values())
+    words.discard("")
+    return words
 
 
 def canonical_key(sentence: str) -> str:
@@ -59,22 +57,23 @@ def _reverse_table() -> dict[str, frozenset[str]]:
     table: dict[str, set[str]] = {}
     for entry in lexicon.entries():
         table.setdefault(entry.zh, set()).add(entry.canonical)
+        if entry.kind == "modifier" and entry.zh.endswith("的"):
+            # The grammar drops "的" from a modifier that reads as a predicate.
+            table.setdefault(entry.zh.removesuffix("的"), set()).add(entry.canonical)
     for english, chinese in lexicon.sentences.items():
         table.setdefault(chinese, set()).add(english)
-    for word in (*_TEMPLATE_WORDS, *(zh for _, zh in CONJUNCTIONS), *LIST_ZH.values()):
+    for word in _grammar_words():
         table.setdefault(word, set()).add("")
     return {chinese: frozenset(englishes) for chinese, englishes in table.items()}
-
-
-_MEASUREMENT_ZH = re.compile(r"\d+(?:\.\d+)?(?: ?(?:mm|cm|x|by))?(?: \d+(?:\.\d+)? ?(?:mm|cm))?")
 
 
 def back_translates_to(chinese: str, expected: Counter) -> bool:
     """Check that Chinese text cuts into lexicon entries and grammar words whose English is `expected`.
 
     The search tries every cut, so a longer entry cannot hide the entries a translation used.
-    It fails when some part of the text is not a lexicon entry, a grammar word or a
-    measurement, or when the English recovered differs from `expected` (a multiset).
+    It fails when some part of the text is not a lexicon entry, a grammar word or a numbered
+    phrase (measurement, rib, vertebral level), or when the English recovered differs from
+    `expected` (a multiset).
     """
     table = _reverse_table()
     longest = max(map(len, table))
@@ -84,8 +83,7 @@ def back_translates_to(chinese: str, expected: Counter) -> bool:
         if index == len(chinese):
             return not remaining
         left = dict(remaining)
-        measurement = _MEASUREMENT_ZH.match(chinese, index)
-        candidates = [(measurement.end(), measurement.group(0))] if measurement else []
+        candidates = read_numbered_zh(chinese, index)
         for length in range(min(longest, len(chinese) - index), 0, -1):
             piece = chinese[index : index + length]
             candidates.extend((index + length, english) for english in sorted(table.get(piece, ())))
@@ -103,17 +101,6 @@ def back_translates_to(chinese: str, expected: Counter) -> bool:
     return search(0, tuple(sorted(expected.items())))
 
 
-def _recoverable(chunk: str) -> str | None:
-    """Return the English that back-translation yields for a chunk, or None for a silent chunk."""
-    lexicon = default_lexicon()
-    entry = lexicon.lookup(chunk)
-    if entry is not None:
-        return entry.canonical
-    if chunk in lexicon.sentences:
-        return chunk
-    return chunk if MEASUREMENT.match(chunk) else None
-
-
 def translate_sentence(sentence: str) -> str | None:
     """Return the Chinese for an English report sentence, or None when it is not covered."""
     key = canonical_key(sentence)
@@ -122,7 +109,7 @@ def translate_sentence(sentence: str) -> str | None:
     translation = _composer().translate_clauses(key)
     if translation is None:
         return None
-    expected = Counter(filter(None, map(_recoverable, translation.chunks)))
+    expected = Counter(translation.chunks)
     if not back_translates_to(translation.text, expected):
         return None
     return translation.text + "。"

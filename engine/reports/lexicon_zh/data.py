@@ -1,25 +1,23 @@
 """Load the bilingual lexicon files that sit beside this module.
 
 `phrases.txt` has one entry per line: kind, English variants separated by "; " (the first is
-canonical) and Chinese, separated by tabs. Kinds are "finding", "modifier", "location",
-"subject" and "state". `sentences.txt` has reviewed whole sentences or clauses: canonical
+canonical) and Chinese, separated by tabs. Kinds are "finding", "procedure" (devices' and
+operations' names, exams), "modifier", "location", "subject" and "state". `sentences.txt` has reviewed whole sentences or clauses: canonical
 English (lower case, no final full stop) and Chinese, separated by a tab. Lines starting with
 "#" are comments.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent
-KINDS = frozenset({"finding", "modifier", "location", "subject", "state"})
-NOUN_KINDS = frozenset({"finding", "modifier", "location"})
+from engine.reports.lexicon_zh.numbered import numbered_phrase
 
-# Measurements stay as written ("6 mm", "1.5 cm"), in both languages.
-MEASUREMENT = re.compile(r"^\d+(?:\.\d+)?(?: ?(?:mm|cm|x|by))?(?: \d+(?:\.\d+)? ?(?:mm|cm))?$")
+DATA_DIR = Path(__file__).resolve().parent
+KINDS = frozenset({"finding", "procedure", "modifier", "location", "subject", "state"})
+NOUN_KINDS = frozenset({"finding", "procedure", "modifier", "location"})
 
 
 @dataclass(frozen=True)
@@ -35,18 +33,20 @@ class Lexicon:
     def __init__(self, tables: dict[str, dict[str, PhraseEntry]], sentences: dict[str, str]):
         self.tables = tables
         self.sentences = sentences
-        noun_kinds = ("finding", "modifier", "location")
-        self.noun_phrases = {key: entry for kind in noun_kinds for key, entry in tables[kind].items()}
-        self.longest = max((len(key.split()) for key in self.noun_phrases), default=1)
+        self.noun_phrases = {key: entry for kind in NOUN_KINDS for key, entry in tables[kind].items()}
+        # Numbered rib phrases run to five words ("posterior 5th through 7th ribs").
+        self.longest = max(5, *(len(key.split()) for key in self.noun_phrases))
 
     def entries(self) -> list[PhraseEntry]:
         return [entry for table in self.tables.values() for entry in table.values()]
 
     def phrase(self, english: str) -> PhraseEntry | None:
-        """Return the finding, modifier or location entry for an English phrase."""
+        """Return the finding, procedure, modifier or location entry for an English phrase."""
         entry = self.noun_phrases.get(english)
-        if entry is None and MEASUREMENT.match(english):
-            return PhraseEntry("modifier", english, english)
+        if entry is None:
+            numbered = numbered_phrase(english)
+            if numbered is not None:
+                return PhraseEntry(numbered.kind, numbered.canonical, numbered.zh)
         return entry
 
     def subject(self, english: str) -> PhraseEntry | None:
@@ -60,7 +60,7 @@ class Lexicon:
         for table in self.tables.values():
             if english in table:
                 return table[english]
-        return None
+        return self.phrase(english)
 
     def sentence(self, english: str) -> str | None:
         return self.sentences.get(english)
@@ -87,13 +87,8 @@ def load_lexicon(directory: Path = DATA_DIR) -> Lexicon:
         english = [variant.strip().lower() for variant in variants.split(";") if variant.strip()]
         entry = PhraseEntry(kind, english[0], zh.strip())
         phrases = tables[kind]
-        # The finding, modifier and location tables share one namespace: the chunker looks
-        # a phrase up in all three.
-        shared = (
-            [tables[name] for name in ("finding", "modifier", "location")]
-            if kind in NOUN_KINDS
-            else [phrases]
-        )
+        # The noun tables share one namespace: the chunker looks a phrase up in all of them.
+        shared = [tables[name] for name in sorted(NOUN_KINDS)] if kind in NOUN_KINDS else [phrases]
         for variant in english:
             previous = next((table[variant] for table in shared if variant in table), None)
             if previous is not None and previous != entry:
