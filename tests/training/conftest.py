@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from toy_corpus import save_tiny_tokenizer, write_toy_corpus
+from training_toy import TOY_BLOCK, TOY_SHARED, save_tiny_tokenizer, write_toy_corpus
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +37,6 @@ def tiny_model(tokenizer_folder):
     settings = settings.with_kind(CheckpointKind.BLOCK_DIFFUSION)
     return hf_model.eval(), tokenizer, settings
 
-
-TOY_BLOCK = 8
-TOY_SHARED = {"batch_size": 4, "micro_batch_size": 4, "learning_rate": 3e-3, "warmup_ratio": 0.05,
-              "weight_decay": 0.0, "save_every": 1000, "cache_examples": True, "progress": False, "seed": 0}
 
 
 @pytest.fixture(scope="session")

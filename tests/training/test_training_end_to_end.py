@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import TOY_BLOCK, TOY_SHARED
+from training_toy import TOY_BLOCK, TOY_SHARED
 
 from engine.checkpoint import load_checkpoint
 from engine.config import DecodeConfig, DecodeMode

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from PIL import Image
-from toy_corpus import _load_shared_conftest, toy_image
+from training_toy import _load_shared_conftest, toy_image
 
 from training.config import FinetuneConfig
 from training.finetune import run_finetune

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from toy_corpus import toy_image
+from training_toy import toy_image
 
 from engine.inputs import build_prompt_input
 from training.model import TrainingModel

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from toy_corpus import _load_shared_conftest, toy_image
+from training_toy import _load_shared_conftest, toy_image
 
 from engine.checkpoint import load_checkpoint
 from engine.config import DecodeConfig, DecodeMode

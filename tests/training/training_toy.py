@@ -8,6 +8,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+TOY_BLOCK = 8
+"""Block size of the toy RAD model shared by the end-to-end and launch tests."""
+TOY_SHARED = {"batch_size": 4, "micro_batch_size": 4, "learning_rate": 3e-3, "warmup_ratio": 0.05,
+              "weight_decay": 0.0, "save_every": 1000, "cache_examples": True, "progress": False, "seed": 0}
+"""Training fields of the toy runs: they memorise the four studies in a few hundred steps."""
+
 TOY_STUDIES = [
     ("toy-1", "en", "cough", "The heart size is normal. The lungs are clear.",
      "No acute cardiopulmonary abnormality."),
