@@ -34,11 +34,11 @@ logger = logging.getLogger(__name__)
 
 def evaluate_checkpoint(folder: Path, records_path: Path, *, max_studies: int | None) -> dict:
     """Draft held-out studies with a checkpoint and return ROUGE-L and exact match against the reports."""
+    import torch
+
     from engine.metrics.lexical import rouge_l
     from engine.metrics.text import tokenizer_for
     from engine.pipeline import DraftRequest, ReportGenerator
-
-    import torch
 
     records = read_records(records_path, limit=max_studies)
     generator = ReportGenerator.from_folder(folder, device="cuda" if torch.cuda.is_available() else "cpu")
