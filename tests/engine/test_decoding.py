@@ -214,3 +214,15 @@ def test_autoregressive_checkpoint_rejects_diffusion_modes(tmp_path):
     assert generator.decode_config().mode is DecodeMode.AR
     with pytest.raises(ValueError, match="autoregressive checkpoint and cannot be decoded with mode 'one-step'"):
         generator.decode_config(mode="one-step")
+
+
+@pytest.mark.parametrize("mode", ["one-step", "multi-step", "ar"])
+def test_batch_matches_single_rows_float32(tiny_generator, mode):
+    """The float32 model users run is batch invariant too (padding keys are masked, never summed)."""
+    generator = tiny_generator
+    requests = [DraftRequest([radiograph(60 + k)], "en", clinical_context="cough " * k) for k in range(4)]
+    prompts = [generator.prepare(r) for r in requests]
+    config = generator.decode_config(mode=mode, block_size=4, max_new_tokens=24)
+    batched = run_decoder(generator.model, prompts, config)
+    for prompt, output in zip(prompts, batched, strict=True):
+        assert output.tokens == run_decoder(generator.model, [prompt], config)[0].tokens
