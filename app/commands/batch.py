@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.jsonl", help="output JSONL file (appended)")
     parser.add_argument("--batch-size", type=int, default=4, metavar="N", help="studies per batch (default 4)")
     add_model_options(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, device="auto")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,9 +36,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise UserInputError(f"--batch-size must be a positive integer, got {args.batch_size}")
-    state = PartialState()
-    if args.device == "cpu" and state.device.type != "cpu":
-        args.device = str(state.device)
+    import torch
+
+    # Under `accelerate launch` each process takes its own device; on a machine without
+    # CUDA the processes form one gloo group only when PartialState is told to use the CPU.
+    use_cpu = args.device == "cpu" or (args.device == "auto" and not torch.cuda.is_available())
+    state = PartialState(cpu=use_cpu)
+    args.device = "cpu" if use_cpu else str(state.device)
     try:
         studies = enumerate_studies(args.input)
     except (FileNotFoundError, ValueError) as error:

@@ -16,7 +16,8 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="one-step mode: write each block's K/V with a separate pass (two passes per block)")
     parser.add_argument("--max-new-tokens", type=int, metavar="N",
                         help="cap on generated tokens (default: the checkpoint's, usually 512)")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda or cuda:N (default cpu; batch under "
+                        "accelerate launch: each process's own device)")
 
 
 def load_generator(args: argparse.Namespace):

@@ -120,3 +120,29 @@ def test_bench_random_init_prints_ratios(capsys):
     assert result["limit_vs_ar"] == pytest.approx(
         8 * result["cost_curve_ms"]["t1"] / result["cost_curve_ms"]["t2B"], rel=1e-2)
     assert result["machine"]["torch_threads"] == 2
+
+
+def test_batch_under_accelerate_splits_studies(tiny_folder, tmp_path):
+    """Two CPU processes draft disjoint studies and the main process merges their parts."""
+    import os
+    import subprocess
+    import sys
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    for index in range(5):
+        Image.fromarray(radiograph(70 + index, (96, 96))).save(studies / f"s{index}.png")
+    out = tmp_path / "out.jsonl"
+    # NOTE: accelerate 1.16.0 starts one process for `--cpu --num_processes 2`; `--multi_gpu` with
+    # ACCELERATE_USE_CPU=true runs torchrun and joins the processes in one gloo group.
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", "29541", "-m", "app.cli", "batch", str(studies), "--out", str(out),
+               "--model", str(tiny_folder), "--max-new-tokens", "8", "--mode", "one-step"]
+    result = subprocess.run(command, env={**os.environ, "ACCELERATE_USE_CPU": "true"}, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "to draft over 2 process(es)" in result.stderr
+    ids = [json.loads(line)["study_id"] for line in out.read_text().splitlines()]
+    assert sorted(ids) == ["s0", "s1", "s2", "s3", "s4"]
+    assert not list(tmp_path.glob("out.jsonl.part*"))
