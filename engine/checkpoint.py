@@ -94,6 +94,23 @@ def read_settings(folder: str | Path, tokenizer: ReportTokenizer) -> EchoSetting
     return guessed
 
 
+def check_model_type(folder: Path) -> None:
+    """Raise ValueError unless config.json describes a Qwen2.5-VL model, naming what it found."""
+    import transformers
+
+    config = json.loads((folder / "config.json").read_text())
+    model_type = config.get("model_type")
+    if model_type != "qwen2_5_vl":
+        raise ValueError(
+            f"{folder.name}/config.json has model_type {model_type!r}; ECHO-CXR loads checkpoints in the "
+            "Qwen2.5-VL layout (model_type 'qwen2_5_vl'), such as the released ECHO weights"
+        )
+    saved_with = config.get("transformers_version")
+    if saved_with and saved_with.split(".")[0] != transformers.__version__.split(".")[0]:
+        logger.warning("%s was saved with transformers %s; loading it with transformers %s (pinned by ECHO-CXR)",
+                       folder.name, saved_with, transformers.__version__)
+
+
 def load_checkpoint(folder: str | Path, *, device: str | torch.device = "cpu",
                     dtype: torch.dtype | None = None) -> tuple[EchoModel, ReportTokenizer]:
     """Load a checkpoint folder into an EchoModel and its tokenizer. Nothing is downloaded."""
@@ -107,6 +124,7 @@ def load_checkpoint(folder: str | Path, *, device: str | torch.device = "cpu",
             f"no config.json in {folder}; pass the folder of a Qwen2.5-VL checkpoint "
             "(config.json, *.safetensors, tokenizer.json)"
         )
+    check_model_type(folder)
     tokenizer = ReportTokenizer.from_folder(folder)
     settings = read_settings(folder, tokenizer)
     if dtype is None:

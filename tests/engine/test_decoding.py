@@ -226,3 +226,31 @@ def test_batch_matches_single_rows_float32(tiny_generator, mode):
     batched = run_decoder(generator.model, prompts, config)
     for prompt, output in zip(prompts, batched, strict=True):
         assert output.tokens == run_decoder(generator.model, [prompt], config)[0].tokens
+
+
+def test_load_rejects_other_model_type(tmp_path, tiny_folder):
+    import json
+    import shutil
+
+    folder = tmp_path / "other"
+    shutil.copytree(tiny_folder, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["model_type"] = "llava"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="other/config.json has model_type 'llava'; ECHO-CXR loads checkpoints"):
+        load_checkpoint(folder)
+
+
+def test_released_folder_name_gives_settings(tmp_path, tiny_folder):
+    import json
+    import shutil
+
+    folder = tmp_path / "ECHO_Base_block8"
+    shutil.copytree(tiny_folder, folder)
+    config = json.loads((folder / "config.json").read_text())
+    del config["echo"]
+    (folder / "config.json").write_text(json.dumps(config))
+    model, _ = load_checkpoint(folder)
+    assert model.settings.kind.value == "block_diffusion"
+    assert model.settings.block_size == 8
+    assert model.settings.default_mode is DecodeMode.MULTI_STEP
