@@ -36,25 +36,26 @@ STATE_ADVERBS = {
     "very": "非常",
 }
 
-# Sentence adverbs before a whole clause.
+# Sentence adverbs before a whole clause, with the comma where Chinese wants one ("otherwise
+# no effusion" renders as "余未见胸腔积液").
 CLAUSE_ADVERBS = {
-    "otherwise": "此外",
-    "specifically": "具体而言",
-    "again": "再次",
-    "however": "然而",
-    "additionally": "此外",
-    "in addition": "此外",
-    "also": "此外",
-    "incidentally": "另外",
-    "overall": "总体而言",
-    "radiographically": "影像学上",
-    "in the interval": "间隔期内",
-    "currently": "目前",
-    "now": "目前",
-    "today": "本次",
-    "on today's exam": "本次检查",
-    "on the current exam": "本次检查",
-    "on this exam": "本次检查",
+    "otherwise": "余",
+    "specifically": "具体而言，",
+    "again": "再次，",
+    "however": "然而，",
+    "additionally": "此外，",
+    "in addition": "此外，",
+    "also": "此外，",
+    "incidentally": "另外，",
+    "overall": "总体而言，",
+    "radiographically": "影像学上，",
+    "in the interval": "间隔期内，",
+    "currently": "目前，",
+    "now": "目前，",
+    "today": "本次，",
+    "on today's exam": "本次检查，",
+    "on the current exam": "本次检查，",
+    "on this exam": "本次检查，",
 }
 
 # Interpretations between a finding and what it may be: (Chinese before, Chinese after) the second
@@ -226,7 +227,7 @@ STATUSES = {
     "similar": ("，与前片相仿", AFTER),
     "again seen": ("仍可见", BEFORE),
     "new": ("新出现", BEFORE),
-    "resolved": ("已吸收", AFTER),
+    "resolved": ("已消失", AFTER),
     "improved": ("，较前改善", AFTER),
     "worse": ("，较前加重", AFTER),
     "increased": ("，较前增多", AFTER),

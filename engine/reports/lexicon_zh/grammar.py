@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from engine.reports.lexicon_zh.cues import (
     AFTER,
@@ -120,6 +121,10 @@ _NEG_PREFIX = re.compile(
     r"^(?:there (?:is|are|has been|have been) )?(?:no|without|negative for|free of|clear of|no new|no other)"
     r"(?: (?:evidence|radiographic evidence|findings|signs?) (?:of|to suggest|for))?\s+(?P<np>.+)$"
 )
+# Prepositions that name a larger place around what precedes them ("in", "of"), unlike those
+# that only place a finding over a structure ("overlying", "projecting over").
+_CONTAINING = frozenset({"in", "of", "at", "within", "involving", "along", "throughout"})
+
 _NEG_SUGGESTING = re.compile(
     r"^(?:there (?:is|are) )?no (?P<np>.+?) (?:to suggest|suggestive of|suggesting|to indicate|indicative of|"
     r"typical of|diagnostic of|characteristic of) (?P<meaning>.+)$"
@@ -206,7 +211,11 @@ _COMPARISON_START = re.compile(
 # lobe" renders as "右下叶后部") and the part of an organ after the organ.
 LATERALITY = frozenset({"left", "right", "bilateral"})
 POSITIONS = frozenset(
-    {"posterior", "anterior", "medial", "lateral aspect", "superior", "inferior", "peripheral", "apical part"}
+    {"posterior", "anterior", "medial", "lateral aspect", "superior", "inferior", "mid", "distal", "proximal"}
+)
+# Views come before any place ("lateral view densities over the heart" renders as "侧位片心脏…").
+VIEW_LOCATIONS = frozenset(
+    {"lateral view", "frontal view", "ap view", "frontal and lateral views of the chest"}
 )
 # Modifiers that can head a phrase with a location and no finding ("elevated right hemidiaphragm").
 STATE_MODIFIERS = frozenset(
@@ -238,9 +247,6 @@ STATE_MODIFIERS = frozenset(
 # Separators of alternatives: a location at the end of the last item belongs to all of them
 # ("scarring or atelectasis in the lingula" renders as "舌段瘢痕或肺不张").
 _ALTERNATIVES = frozenset({", or ", " or ", "/", " and/or ", ", and/or ", " versus ", " vs ", ", "})
-_TRAILING_LOCATION = re.compile(
-    r"^(?P<head>.+?) (?:in|within|at|of|involving|along|throughout|over|overlying) (?:the )?(?P<location>.+)$"
-)
 
 # Head nouns that follow the phrase they describe ("sternotomy changes").
 _TRAILING_HEADS = frozenset({"changes", "deformity"})
@@ -319,6 +325,22 @@ def split_list(text: str) -> list[str]:
     return merged
 
 
+class Chunk(NamedTuple):
+    """A lexicon entry found in a noun phrase.
+
+    `depth` counts the prepositions before it ("nodule in the base of the left lung": the
+    base is at depth 1, the left lung at depth 2).
+    """
+
+    kind: str
+    english: str
+    zh: str
+    depth: int = 0
+
+
+_HEAD_KINDS = frozenset({"finding", "procedure"})
+
+
 @dataclass
 class Translation:
     """A Chinese rendering and the canonical English of the lexicon entries it is built from.
@@ -347,19 +369,24 @@ class Composer:
 
     # Noun phrases -------------------------------------------------------------------------
 
-    def _chunks(self, words: list[str]) -> list[tuple[str, str, str]] | None:
-        """Cut words into (kind, english, chinese) chunks, longest match first, or None."""
-        result: list[tuple[str, str, str]] = []
+    def _chunks(self, words: list[str]) -> list[Chunk] | None:
+        """Cut words into lexicon chunks, longest match first, or return None."""
+        result: list[Chunk] = []
         index = 0
+        depth = 0
         while index < len(words):
-            if words[index] in _ARTICLES or words[index] in _PREPOSITIONS:
+            if words[index] in _PREPOSITIONS:
+                depth += words[index] in _CONTAINING
+                index += 1
+                continue
+            if words[index] in _ARTICLES:
                 index += 1
                 continue
             for length in range(min(self.lexicon.longest, len(words) - index), 0, -1):
                 phrase = " ".join(words[index : index + length])
                 entry = self.lexicon.phrase(phrase)
                 if entry is not None:
-                    result.append((entry.kind, phrase, entry.zh))
+                    result.append(Chunk(entry.kind, phrase, entry.zh, depth))
                     index += length
                     break
             else:
@@ -371,35 +398,32 @@ class Composer:
         chunks = self._chunks(text.split())
         if not chunks:
             return None
-        heads = [kind for kind, _, _ in chunks if kind in {"finding", "procedure"}]
+        heads = [chunk for chunk in chunks if chunk.kind in _HEAD_KINDS]
         if len(heads) > 1:
             return self._two_heads(text, chunks)
-        kinds = {kind for kind, _, _ in chunks}
+        kinds = {chunk.kind for chunk in chunks}
         # A phrase needs a finding, or a location with a state modifier ("elevated right
         # hemidiaphragm").
         state_modifier = any(
-            kind == "modifier" and self.lexicon.phrase(english).canonical in STATE_MODIFIERS
-            for kind, english, _ in chunks
+            chunk.kind == "modifier" and self._canonical_of(chunk) in STATE_MODIFIERS for chunk in chunks
         )
-        complete = kinds & {"finding", "procedure"} or ("location" in kinds and state_modifier)
+        complete = kinds & _HEAD_KINDS or ("location" in kinds and state_modifier)
         if not complete and not (partial and kinds == {"location"}):
             return None
-        findings = {
-            self.lexicon.phrase(english).canonical for kind, english, _ in chunks if kind == "finding"
-        }
+        findings = {self._canonical_of(chunk) for chunk in chunks if chunk.kind == "finding"}
         if findings & QUANTITY_FINDINGS:
             # Chinese counts fluid by amount: "small effusion" is 少量胸腔积液, not 小胸腔积液.
             chunks = [
-                (kind, QUANTITIES[english][0], QUANTITIES[english][1])
-                if english in QUANTITIES
-                else (kind, english, zh)
-                for kind, english, zh in chunks
+                chunk._replace(english=QUANTITIES[chunk.english][0], zh=QUANTITIES[chunk.english][1])
+                if chunk.english in QUANTITIES
+                else chunk
+                for chunk in chunks
             ]
         if not heads:
             # Without a head noun the modifiers read as predicates: "右侧膈肌抬高", "肺动脉突出".
-            chunks = [(kind, english, zh.removesuffix("的")) for kind, english, zh in chunks]
+            chunks = [chunk._replace(zh=chunk.zh.removesuffix("的")) for chunk in chunks]
         ordered = sorted(chunks, key=self._chunk_order)
-        return Translation("".join(zh for _, _, zh in ordered), self._canonical(chunks))
+        return Translation("".join(chunk.zh for chunk in ordered), self._canonical(chunks))
 
     def _two_heads(self, text: str, chunks: list[tuple[str, str, str]]) -> Translation | None:
         """Translate a phrase with two head nouns, or return None.
@@ -412,22 +436,18 @@ class Composer:
         of = re.fullmatch(r"(?P<head>.+?) (?:of|from) (?:the )?(?P<rest>.+)", text)
         if of:
             head_chunks = self._chunks(of.group("head").split()) or []
-            head_nouns = {
-                self.lexicon.phrase(english).canonical
-                for kind, english, _ in head_chunks
-                if kind in {"finding", "procedure"}
-            }
-            if not head_nouns <= _OF_HEADS or any(kind == "location" for kind, _, _ in head_chunks):
+            head_nouns = {self._canonical_of(chunk) for chunk in head_chunks if chunk.kind in _HEAD_KINDS}
+            if not head_nouns <= _OF_HEADS or any(chunk.kind == "location" for chunk in head_chunks):
                 return None
             head = self.noun_phrase(of.group("head"))
             rest = self.noun_phrase_list(of.group("rest"))
         else:
-            last = self.lexicon.phrase(chunks[-1][1]).canonical
+            last = self._canonical_of(chunks[-1])
             words = text.split()
-            before = words[: len(words) - len(chunks[-1][1].split())]
+            before = words[: len(words) - len(chunks[-1].english.split())]
             if last not in _TRAILING_HEADS or _PREPOSITIONS.intersection(before):
                 return None
-            head = self.noun_phrase(chunks[-1][1])
+            head = self.noun_phrase(chunks[-1].english)
             rest = self.noun_phrase(" ".join(before))
         if head is None or rest is None:
             return None
@@ -437,24 +457,34 @@ class Composer:
         return Translation(rest.text + head.text, [*rest.chunks, *head.chunks])
 
     def _canonical(self, chunks: list[tuple[str, str, str]]) -> list[str]:
-        return [self.lexicon.phrase(english).canonical for _, english, _ in chunks]
+        return [self._canonical_of(chunk) for chunk in chunks]
 
-    def _chunk_order(self, chunk: tuple[str, str, str]) -> int:
-        kind, english, _ = chunk
-        if kind == "location":
-            canonical = self.lexicon.phrase(english).canonical
-            if canonical in LATERALITY:
-                return 0
-            return 2 if canonical in POSITIONS else 1
-        return {"modifier": 3, "finding": 4, "procedure": 4}[kind]
+    def _canonical_of(self, chunk: Chunk) -> str:
+        return self.lexicon.phrase(chunk.english).canonical
+
+    def _chunk_order(self, chunk: Chunk) -> tuple[int, int]:
+        """Order chunks for Chinese: locations, deepest container first, then modifiers and the head.
+
+        A location after more prepositions names the larger place ("soft tissues of the right
+        chest wall" renders as "右侧胸壁软组织"). Within one depth the side comes first and the
+        part of an organ last ("posterior right lower lobe" renders as "右下叶后部").
+        """
+        if chunk.kind != "location":
+            return ({"modifier": 1, "finding": 2, "procedure": 2}[chunk.kind], 0)
+        canonical = self._canonical_of(chunk)
+        if canonical in VIEW_LOCATIONS:
+            return (0, -100)
+        if canonical in LATERALITY:
+            return (0, -chunk.depth * 3)
+        return (0, -chunk.depth * 3 + (2 if canonical in POSITIONS else 1))
 
     def locations(self, text: str) -> Translation | None:
         """Translate a phrase made of locations only ("the right lower lobe")."""
         chunks = self._chunks(text.split())
-        if not chunks or any(kind != "location" for kind, _, _ in chunks):
+        if not chunks or any(chunk.kind != "location" for chunk in chunks):
             return None
         ordered = sorted(chunks, key=self._chunk_order)
-        return Translation("".join(zh for _, _, zh in ordered), self._canonical(chunks))
+        return Translation("".join(chunk.zh for chunk in ordered), self._canonical(chunks))
 
     def noun_phrase_list(self, text: str) -> Translation | None:
         """Translate a list of noun phrases.
@@ -464,12 +494,23 @@ class Composer:
         """
         parts = split_list(text)
         if len(parts) > 1 and set(parts[1::2]) <= _ALTERNATIVES and set(parts[1::2]) != {", "}:
-            shared = _TRAILING_LOCATION.match(parts[-1].strip())
-            location = self.locations(shared.group("location")) if shared else None
-            items = self._noun_items([*parts[:-1], shared.group("head")]) if location else None
+            shared = self._shared_location(parts)
+            if shared is not None:
+                return shared
+        return self._noun_items(parts)
+
+    def _shared_location(self, parts: list[str]) -> Translation | None:
+        """Put a place at the end of the last alternative before all of them, or return None."""
+        words = parts[-1].split()
+        for start in range(1, len(words)):
+            if words[start - 1] in _PREPOSITIONS:
+                continue
+            location = self.locations(" ".join(words[start:]))
+            head = " ".join(words[:start])
+            items = self._noun_items([*parts[:-1], head]) if location else None
             if location is not None and items is not None:
                 return Translation(location.text + items.text, [*items.chunks, *location.chunks])
-        return self._noun_items(parts)
+        return None
 
     def _noun_items(self, parts: list[str]) -> Translation | None:
         pieces: list[str] = []
@@ -497,7 +538,7 @@ class Composer:
         chunks: list[str] = []
         for index, part in enumerate(parts):
             if index % 2:
-                pieces.append("及" if part.strip(", ") in {"and", ""} else LIST_ZH[part])
+                pieces.append("及" if part.strip(", ") == "and" else LIST_ZH[part])
                 continue
             words = [word for word in part.split() if word not in _ARTICLES]
             entry = self.lexicon.subject(" ".join(words))
@@ -677,12 +718,15 @@ class Composer:
         match = _VERB.match(clause)
         if not match:
             return None
-        items = self.noun_phrase_list(match.group("np") + match.group("location"))
-        if items is None and match.group("location"):
+        items = None
+        if match.group("location"):
+            # A place after the verb belongs to every item: "consolidation and atelectasis are
+            # present in the right lung base" renders as "右肺底实变及肺不张".
             location = self.locations(match.group("location"))
             found = self.noun_phrase_list(match.group("np"))
             if location is not None and found is not None:
                 items = Translation(location.text + found.text, [*found.chunks, *location.chunks])
+        items = items or self.noun_phrase_list(match.group("np") + match.group("location"))
         if items is None:
             return None
         adverb = match.group("adverb")
@@ -698,7 +742,7 @@ class Composer:
                 rest = clause[len(english) :].lstrip(", ")
                 inner = self.translate_clauses(rest) if rest else None
                 if inner is not None:
-                    return Translation(f"{zh}，{inner.text}", inner.chunks)
+                    return Translation(zh + inner.text, inner.chunks)
         return None
 
     def _subject_negation(self, clause: str) -> Translation | None:

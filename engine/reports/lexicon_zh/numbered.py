@@ -5,9 +5,9 @@ Chinese and a rule to read the canonical English back from that Chinese. The bac
 check uses the second rule, so both directions must agree on the canonical form:
 
 - measurements stay as written in both languages ("6 mm", "1.5 x 2 cm"), and need a unit;
-- ribs: "left posterior 7th rib" has the location chunk "posterior 7th rib", which renders as
-  "第7后肋" and reads back as "posterior 7th rib"; ranges ("5th-7th", "5th through 7th") render
-  as "5-7" and lists ("5th and 6th", "5th, 6th") as "5、6";
+- ribs: "posterior 7th rib" renders as "第7后肋" and reads back as "posterior 7th rib", and a
+  side inside the phrase stays with it ("posterior left 7th rib" as "左侧第7后肋"). Ranges
+  ("5th-7th", "5th through 7th") render as "5-7" and lists ("5th and 6th", "5th, 6th") as "5、6";
 - vertebral levels keep their labels in upper case ("t12" as "T12", "l1-l2" as "L1-L2").
 """
 
@@ -40,13 +40,19 @@ _ORDINAL_WORDS = {
 _ORDINAL = r"(?:\d{1,2}(?:st|nd|rd|th)|" + "|".join(_ORDINAL_WORDS) + ")"
 _RANGE = r"(?:-| through | to )"
 _LIST = r"(?:, and |, | and )"
-_RIB_PARTS = {"anterior": "前", "posterior": "后", "lateral": "腋"}
-_PART = "(?:" + "|".join(_RIB_PARTS) + ")"
+# Parts of a rib: the anterior and posterior ribs go before "肋" ("第7后肋"), the rest after it.
+_PARTS_BEFORE = {"anterior": "前", "posterior": "后"}
+_PARTS_AFTER = {"lateral": "腋段", "posterolateral": "后外侧", "anterolateral": "前外侧"}
+_SIDES = {"left": "左侧", "right": "右侧"}
+_PART = "(?:" + "|".join([*_PARTS_BEFORE, *_PARTS_AFTER]) + ")"
 RIB = re.compile(
-    rf"^(?:(?P<before>{_PART}) )?(?P<numbers>{_ORDINAL}(?:(?:{_RANGE}|{_LIST}){_ORDINAL})*)"
-    rf"(?: (?P<after>{_PART}))? ribs?$"
+    rf"^(?:(?P<before>{_PART}) )?(?:(?P<side>left|right) )?"
+    rf"(?P<numbers>{_ORDINAL}(?:(?:{_RANGE}|{_LIST}){_ORDINAL})*)(?: (?P<after>{_PART}))? ribs?$"
 )
-RIB_ZH = re.compile(r"第(?P<numbers>\d{1,2}(?:[-、]\d{1,2})*)(?P<part>[前后]?)肋(?P<axillary>腋段)?")
+RIB_ZH = re.compile(
+    r"(?P<side>左侧|右侧)?第(?P<numbers>\d{1,2}(?:[-、]\d{1,2})*)(?P<before>[前后]?)肋"
+    r"(?P<after>腋段|后外侧|前外侧)?"
+)
 
 VERTEBRA = re.compile(r"^(?P<first>[tlc]\d{1,2})(?:(?:-|/| through | to )(?P<second>[tlc]?\d{1,2}))?$")
 VERTEBRA_ZH = re.compile(r"(?P<first>[TLC]\d{1,2})(?:-(?P<second>[TLC]?\d{1,2}))?")
@@ -70,11 +76,11 @@ def _rib_parts(numbers: str) -> list[tuple[str, int]]:
     return parts
 
 
-def _rib_canonical(parts: list[tuple[str, int]], part: str) -> str:
+def _rib_canonical(parts: list[tuple[str, int]], part: str, side: str) -> str:
     numbers = "".join(
         ("-" if joiner == "-" else ", " if joiner else "") + _ordinal_text(number) for joiner, number in parts
     )
-    return f"{part} {numbers} rib" if part else f"{numbers} rib"
+    return " ".join(word for word in (side, part, numbers, "rib") if word)
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,11 @@ def numbered_phrase(english: str) -> NumberedPhrase | None:
     rib = RIB.match(english)
     if rib and not (rib.group("before") and rib.group("after")):
         part = rib.group("before") or rib.group("after") or ""
+        side = rib.group("side") or ""
         parts = _rib_parts(rib.group("numbers"))
         numbers = "".join(joiner + str(number) for joiner, number in parts)
-        if part == "lateral":
-            zh = f"第{numbers}肋腋段"
-        else:
-            zh = f"第{numbers}{_RIB_PARTS.get(part, '')}肋"
-        return NumberedPhrase("location", _rib_canonical(parts, part), zh)
+        zh = f"{_SIDES.get(side, '')}第{numbers}{_PARTS_BEFORE.get(part, '')}肋{_PARTS_AFTER.get(part, '')}"
+        return NumberedPhrase("location", _rib_canonical(parts, part, side), zh)
     vertebra = VERTEBRA.match(english)
     if vertebra:
         zh = vertebra.group(0).upper().replace(" through ", "-").replace(" to ", "-").replace("/", "-")
@@ -114,13 +118,17 @@ def read_numbered_zh(chinese: str, index: int) -> list[tuple[int, str]]:
     if measurement:
         found.append((measurement.end(), measurement.group(0)))
     rib = RIB_ZH.match(chinese, index)
-    if rib:
+    if rib and not (rib.group("before") and rib.group("after")):
         tokens = re.split(r"([-、])", rib.group("numbers"))
         parts = [("", int(tokens[0]))]
         parts.extend((joiner, int(number)) for joiner, number in zip(tokens[1::2], tokens[2::2], strict=True))
-        part = {"前": "anterior", "后": "posterior", "": ""}[rib.group("part")]
-        if not (part and rib.group("axillary")):
-            found.append((rib.end(), _rib_canonical(parts, "lateral" if rib.group("axillary") else part)))
+        names = {
+            **{zh: english for english, zh in _PARTS_BEFORE.items()},
+            **{zh: english for english, zh in _PARTS_AFTER.items()},
+        }
+        part = names.get(rib.group("before") or rib.group("after") or "", "")
+        side = {zh: english for english, zh in _SIDES.items()}.get(rib.group("side") or "", "")
+        found.append((rib.end(), _rib_canonical(parts, part, side)))
     vertebra = VERTEBRA_ZH.match(chinese, index)
     if vertebra:
         found.append((vertebra.end(), vertebra.group(0).lower()))
