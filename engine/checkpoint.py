@@ -56,16 +56,30 @@ def settings_from_name(folder: Path, tokenizer: ReportTokenizer) -> EchoSettings
     kind = CheckpointKind.BLOCK_DIFFUSION if match.group(1) else CheckpointKind.ONE_STEP
     logger.warning("%s has no ECHO settings; assuming %s with block size %s from its name",
                    folder.name, kind.value, match.group(2))
-    return default_settings(tokenizer, kind=kind, block_size=int(match.group(2)), name=folder.name)
+    # The released evaluation scripts resize every view to between 256 and 2,870 visual tokens.
+    vision = VisionSpec(min_pixels=256 * 28 * 28, max_pixels=2_250_000)
+    settings = default_settings(tokenizer, kind=kind, block_size=int(match.group(2)), name=folder.name,
+                                vision=vision, mask_token_id=_config_mask_id(folder))
+    return settings
+
+
+def _config_mask_id(folder: Path) -> int | None:
+    """Return mask_token_id from config.json (top level or text_config), or None."""
+    config = json.loads((folder / "config.json").read_text())
+    for section in (config, config.get("text_config") or {}):
+        if isinstance(section.get("mask_token_id"), int):
+            return section["mask_token_id"]
+    return None
 
 
 def default_settings(tokenizer: ReportTokenizer, *, kind: CheckpointKind, block_size: int, name: str,
-                     vision: VisionSpec | None = None, max_new_tokens: int = 512) -> EchoSettings:
-    """Return settings whose token ids come from the tokenizer's special tokens."""
+                     vision: VisionSpec | None = None, max_new_tokens: int = 512,
+                     mask_token_id: int | None = None) -> EchoSettings:
+    """Return settings whose token ids come from the tokenizer's special tokens, unless given."""
     return EchoSettings(
         kind=kind,
         block_size=block_size,
-        mask_token_id=tokenizer.token_id(MASK_TOKEN),
+        mask_token_id=mask_token_id if mask_token_id is not None else tokenizer.token_id(MASK_TOKEN),
         eos_token_id=tokenizer.token_id(IM_END),
         pad_token_id=tokenizer.token_id(PAD_TOKEN),
         image_token_id=tokenizer.token_id(IMAGE_PAD),

@@ -249,8 +249,11 @@ def test_released_folder_name_gives_settings(tmp_path, tiny_folder):
     shutil.copytree(tiny_folder, folder)
     config = json.loads((folder / "config.json").read_text())
     del config["echo"]
+    config["mask_token_id"] = 7
     (folder / "config.json").write_text(json.dumps(config))
     model, _ = load_checkpoint(folder)
+    assert model.settings.mask_token_id == 7
+    assert model.settings.vision.min_pixels == 256 * 28 * 28
     assert model.settings.kind.value == "block_diffusion"
     assert model.settings.block_size == 8
     assert model.settings.default_mode is DecodeMode.MULTI_STEP
