@@ -67,6 +67,11 @@ def _reverse_table() -> dict[str, frozenset[str]]:
     return {chinese: frozenset(englishes) for chinese, englishes in table.items()}
 
 
+@lru_cache(maxsize=1)
+def _longest_key() -> int:
+    return max(map(len, _reverse_table()))
+
+
 def back_translates_to(chinese: str, expected: Counter) -> bool:
     """Check that Chinese text cuts into lexicon entries and grammar words whose English is `expected`.
 
@@ -76,7 +81,7 @@ def back_translates_to(chinese: str, expected: Counter) -> bool:
     `expected` (a multiset).
     """
     table = _reverse_table()
-    longest = max(map(len, table))
+    longest = _longest_key()
 
     @cache
     def search(index: int, remaining: tuple[tuple[str, int], ...]) -> bool:
@@ -101,6 +106,7 @@ def back_translates_to(chinese: str, expected: Counter) -> bool:
     return search(0, tuple(sorted(expected.items())))
 
 
+@lru_cache(maxsize=65536)
 def translate_sentence(sentence: str) -> str | None:
     """Return the Chinese for an English report sentence, or None when it is not covered."""
     key = canonical_key(sentence)

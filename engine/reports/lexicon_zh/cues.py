@@ -499,7 +499,7 @@ LIST_ZH = {
     " nor ": "或",
 }
 
-# Which side is worse, at the end of a clause ("bibasilar opacities, left greater than right").
+# The side that predominates, at the end of a clause ("bibasilar opacities, left greater than right").
 PREDOMINANCE = {
     "left greater than right": "，左侧为著",
     "right greater than left": "，右侧为著",
@@ -553,7 +553,7 @@ HISTORY = {
 
 # Recommendations: "recommend chest ct" and "chest ct is recommended" render as "建议胸部CT".
 RECOMMENDATION_ZH = "建议"
-# What a recommended exam is for, at the end of the recommendation.
+# Purposes of a recommended exam, at the end of the recommendation.
 PURPOSES = {
     "for further evaluation": "以进一步评估",
     "for further characterization": "以进一步明确",

@@ -1,20 +1,22 @@
 """Phrase-level English-to-Chinese composition for normalised report sentences.
 
-A sentence is split into clauses at conjunctions (", ", "; ", " and ", " with ", " but ",
-" without "). Each clause must match one clause pattern in full, tried in this order:
+A sentence is split into clauses at the conjunctions in `cues.CONJUNCTIONS` (", ", "; ", " and ",
+" with ", " but ", " without " and a few more). Each clause must match one clause pattern in
+full, tried in this order:
 
 - a reviewed clause pair from `sentences.txt`;
 - a comparison with an earlier study at either end ("…, compared to prior"), rendered as
   "与前片比较，<clause>" unless the clause states a change of its own;
 - a side that predominates ("…, left greater than right" as "…，左侧为著") or the view a finding
   is seen on ("… on the lateral view" as "…（侧位片可见）") at the end;
-- negation: "[there is] no <noun phrases> [is seen]" and "<noun phrases> is not seen" render as
-  "未见<noun phrases>";
 - a status over time before or after a noun phrase ("stable cardiomegaly", "… is again seen"),
   rendered as in `cues.STATUSES`;
+- negation: "[there is] no <noun phrases> [is seen]" and "<noun phrases> is not seen" render as
+  "未见<noun phrases>", and "no <noun phrase> to suggest <noun phrase>" as "未见提示…的…";
 - state: "<subjects> is|are <state>" ("the heart is normal in size") renders as
   "<subjects><state>", and several states join with "且" or "，";
 - a finding with a verb ("<noun phrase> is [again|also] seen [in <location>]");
+- a sentence adverb before a clause ("otherwise, …" as "余…");
 - subject with negation: "<subjects> are free of <noun phrases>" renders as
   "<subjects>未见<noun phrases>";
 - "<state> [of] <subjects>" ("normal heart size") and "<subjects> <state>";

@@ -77,9 +77,13 @@ def _rib_parts(numbers: str) -> list[tuple[str, int]]:
 
 
 def _rib_canonical(parts: list[tuple[str, int]], part: str, side: str) -> str:
-    numbers = "".join(
-        ("-" if joiner == "-" else ", " if joiner else "") + _ordinal_text(number) for joiner, number in parts
-    )
+    numbers = ""
+    for joiner, number in parts:
+        if joiner == "-":
+            numbers += "-"
+        elif joiner:
+            numbers += ", "
+        numbers += _ordinal_text(number)
     return " ".join(word for word in (side, part, numbers, "rib") if word)
 
 
