@@ -3,7 +3,7 @@
 `python -m training.benchmark --sizes tiny bundled` builds a synthetic corpus (report
 sentences recombined at random, synthetic greyscale views), a byte-level BPE trained on it,
 and runs CPT, RAD, RAD with full duplication and DCD for a few steps per model size in one
-process. The first step (warm-up) is left out of the means. DCD keeps looping and
+process. Step times are medians, the first step (warm-up) left out. DCD keeps looping and
 unfinished teacher trajectories, because the teacher here is barely trained; its times
 exclude the teacher's trajectory collection. Tokens count every sequence position the
 model runs, duplicated copies included, padding excluded. Prints a Markdown table with
@@ -56,19 +56,26 @@ def write_corpus(folder: Path, studies: int, image_size: int, views: int, seed: 
 
 
 def step_stats(output_dir: Path) -> tuple[float, float, float]:
-    """Return mean seconds per step, tokens per second and tokens per step over the steps after the first."""
+    """Return median seconds per step, tokens per second at that median, and mean tokens per step.
+
+    The first step is left out. The median resists the slow steps that other jobs on a shared
+    machine cause.
+    """
     rows = [json.loads(line) for line in (output_dir / "metrics.jsonl").read_text().splitlines()]
     rows = rows[1:] or rows
-    seconds = [r["step_time_s"] for r in rows]
-    tokens = [r["tokens_per_s"] * r["step_time_s"] for r in rows]
-    return float(np.mean(seconds)), float(np.sum(tokens) / np.sum(seconds)), float(np.mean(tokens))
+    seconds = float(np.median([r["step_time_s"] for r in rows]))
+    tokens = float(np.mean([r["tokens_per_s"] * r["step_time_s"] for r in rows]))
+    return seconds, tokens / seconds, tokens
 
 
-def run(sizes: list[str], steps: int, batch_size: int, image_size: int, views: int, block_size: int) -> str:
+def run(sizes: list[str], steps: int, batch_size: int, image_size: int, views: int, block_size: int,
+        threads: int | None = None) -> str:
     import accelerate
     import torch
     import transformers
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     from engine.tokenizer import train_bilingual_bpe
     from training.config import CPTConfig, DCDConfig, RADConfig
     from training.stages import run_stage
@@ -76,7 +83,8 @@ def run(sizes: list[str], steps: int, batch_size: int, image_size: int, views: i
     root = Path(tempfile.mkdtemp(prefix="echo-train-bench-"))
     data = write_corpus(root / "data", studies=4 * batch_size, image_size=image_size, views=views, seed=0)
     texts = [json.loads(line)["findings"] for line in data.read_text().splitlines()] * 8
-    train_bilingual_bpe(texts + SENTENCES * 8, vocab_size=6000).save(root / "tokenizer")
+    tokenizer = train_bilingual_bpe(texts + SENTENCES * 8, vocab_size=6000)
+    tokenizer.save(root / "tokenizer")
     common = {"train_data": str(data), "batch_size": batch_size, "micro_batch_size": batch_size,
               "max_steps": steps, "learning_rate": 1e-4, "save_every": 10**6, "progress": False,
               "cache_examples": True}
@@ -109,9 +117,10 @@ def run(sizes: list[str], steps: int, batch_size: int, image_size: int, views: i
         f"Machine: {cpu}, {torch.get_num_threads()} torch threads; torch {torch.__version__}, "
         f"transformers {transformers.__version__}, accelerate {accelerate.__version__}.",
         f"Batch {batch_size} studies of {views} views of {image_size}x{image_size} px, block size {block_size}, "
-        f"{steps} steps per run (first step left out), float32, one process.",
+        f"{steps} steps per run (median step time, first step left out), float32, one process, "
+        f"vocabulary {tokenizer.vocab_size} tokens.",
         "",
-        "| size | stage | s / step | tokens / step | tokens / s |",
+        "| size | stage | median s / step | tokens / step | tokens / s |",
         "|---|---|---|---|---|",
     ]
     return "\n".join(header + rows)
@@ -125,9 +134,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--image-size", type=int, default=256, help="side of each synthetic view in pixels")
     parser.add_argument("--views", type=int, default=2, help="views per study (default 2)")
     parser.add_argument("--block-size", type=int, default=4, help="RAD block size (default 4)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    print(run(args.sizes, args.steps, args.batch_size, args.image_size, args.views, args.block_size))
+    print(run(args.sizes, args.steps, args.batch_size, args.image_size, args.views, args.block_size, args.threads))
     print(f"\n(benchmark wall time {time.perf_counter() - started:.0f} s)")
 
 
