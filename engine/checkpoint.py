@@ -151,15 +151,20 @@ def load_checkpoint(folder: str | Path, *, device: str | torch.device = "cpu",
     return model, tokenizer
 
 
-def save_checkpoint(hf_model, tokenizer: ReportTokenizer, settings: EchoSettings, folder: str | Path) -> None:
-    """Write weights as safetensors, the tokenizer and config.json with the ECHO settings inside."""
+def save_checkpoint(hf_model, tokenizer: ReportTokenizer, settings: EchoSettings, folder: str | Path, *,
+                    state_dict: dict | None = None) -> None:
+    """Write weights as safetensors, the tokenizer and config.json with the ECHO settings inside.
+
+    `state_dict`, when given, is written instead of the module's own, for sharded training
+    (an FSDP run gathers the full state dict on the main process and passes it here).
+    """
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     hf_model.config.echo = settings.to_dict()
-    hf_model.save_pretrained(folder, safe_serialization=True)
+    hf_model.save_pretrained(folder, safe_serialization=True, state_dict=state_dict)
     tokenizer.save(folder)
     config = json.loads((folder / "config.json").read_text())
     if config.get("echo") != settings.to_dict():

@@ -257,3 +257,12 @@ def test_released_folder_name_gives_settings(tmp_path, tiny_folder):
     assert model.settings.kind.value == "block_diffusion"
     assert model.settings.block_size == 8
     assert model.settings.default_mode is DecodeMode.MULTI_STEP
+
+
+def test_save_checkpoint_with_given_state_dict(tmp_path, tiny_folder):
+    model, tokenizer = load_checkpoint(tiny_folder)
+    state = {name: tensor.clone() for name, tensor in model.hf.state_dict().items()}
+    state["model.language_model.norm.weight"] = torch.full_like(state["model.language_model.norm.weight"], 2.0)
+    save_checkpoint(model.hf, tokenizer, model.settings, tmp_path / "given", state_dict=state)
+    copy, _ = load_checkpoint(tmp_path / "given")
+    assert torch.equal(copy.hf.model.language_model.norm.weight, state["model.language_model.norm.weight"])
