@@ -38,7 +38,11 @@ class CommitObserver(Protocol):
 
     def on_commit(self, rows: list[int], block: int, step: int, columns: list[int],
                   tokens: torch.Tensor, probs: torch.Tensor) -> None:
-        """Called once per denoising step; probs has shape (K, V), one row per committed position."""
+        """Called once per denoising step; probs has shape (K, V), one row per committed position.
+
+        `columns` are canvas columns, which include each row's left padding.
+        TODO: also pass prompt-relative positions, so observers need not rebuild BatchLayout.
+        """
 
 
 def decode_blocks(model: EchoModel, prompts: list[PromptInput], config: DecodeConfig, *,
