@@ -3,7 +3,9 @@
 Records are read from JSONL, one study per line, with the fields that `echo-cxr data build`
 writes: study_id, images (paths, frontal first), findings, impression, language ("en" or
 "zh") and optionally indication, source and normalized (the normalised report, whose
-findings and impression are used when present). An example is the engine's prompt for the
+findings and impression are used when present). `images` may be empty: such a text-only
+record gets a prompt without a vision span, which teaches report language and structure
+where a corpus has reports but not their images. An example is the engine's prompt for the
 study (every view in one user turn, the indication as clinical context) plus the target:
 "Findings: ...\\nImpression: ..." or "所见：...\\n结论：..." followed by the end token.
 """
@@ -34,7 +36,8 @@ class ReportRecord:
 
     study_id: str
     images: list[str]
-    """Image paths, absolute or relative to the data set's image root, frontal view first."""
+    """Image paths, absolute or relative to the data set's image root, frontal view first; empty for a
+    text-only record."""
     findings: str
     impression: str
     language: str = "en"
@@ -83,8 +86,8 @@ def read_records(path: str | Path, *, limit: int | None = None) -> list[ReportRe
             missing = [name for name in REQUIRED_FIELDS if name not in data]
             if missing:
                 raise ValueError(f"{path}:{number}: record is missing {', '.join(missing)}")
-            if not data["images"]:
-                raise ValueError(f"{path}:{number}: study {data['study_id']!r} has no images")
+            if not isinstance(data["images"], list):
+                raise ValueError(f"{path}:{number}: images of study {data['study_id']!r} must be a list of paths")
             records.append(ReportRecord.from_dict(data))
             if limit is not None and len(records) >= limit:
                 break
