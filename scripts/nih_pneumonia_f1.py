@@ -1,0 +1,71 @@
+"""Score pneumonia vs no finding on the held-out NIH ChestX-ray14 images from drafted reports.
+
+Reads the samples.jsonl that `echo-cxr eval --out DIR` writes for runs/bundled/corpus/nih_test.jsonl.
+A draft counts as pneumonia when the project's labeller finds Pneumonia positive or uncertain in it
+(the label-derived training reports say "may represent pneumonia", which the labeller reads as
+uncertain). The truth is the image's NIH label. Prints, per language, the F1 of the pneumonia class,
+accuracy, the F1 of always answering the majority class, and the share of distinct drafts.
+
+Usage: python scripts/nih_pneumonia_f1.py EVAL_OUT/samples.jsonl runs/bundled/corpus/nih_test.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from engine.reports.labeller import NEGATIVE, label_report
+
+
+def says_pneumonia(draft: str, language: str) -> bool:
+    return any(finding.observation == "Pneumonia" and finding.status != NEGATIVE
+               for finding in label_report(draft, language).findings)
+
+
+def f1(truth: list[bool], predicted: list[bool]) -> float:
+    true_positive = sum(t and p for t, p in zip(truth, predicted, strict=True))
+    false_positive = sum(p and not t for t, p in zip(truth, predicted, strict=True))
+    false_negative = sum(t and not p for t, p in zip(truth, predicted, strict=True))
+    denominator = 2 * true_positive + false_positive + false_negative
+    return 2 * true_positive / denominator if denominator else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("samples", type=Path, help="samples.jsonl from `echo-cxr eval --out`")
+    parser.add_argument("test", type=Path, help="nih_test.jsonl from scripts/bundled_corpus.py")
+    args = parser.parse_args()
+
+    truth_by_id = {}
+    for line in args.test.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        truth_by_id[record["study_id"]] = "Pneumonia" in record["labels"]
+    groups: dict[str, list[tuple[bool, bool, str]]] = defaultdict(list)
+    for line in args.samples.read_text(encoding="utf-8").splitlines():
+        sample = json.loads(line)
+        language = sample["language"]
+        groups[(sample.get("mode", ""), language)].append(
+            (truth_by_id[sample["id"]], says_pneumonia(sample["draft"], language), sample["draft"]))
+    result = {}
+    for (mode, language), rows in sorted(groups.items()):
+        truth = [row[0] for row in rows]
+        predicted = [row[1] for row in rows]
+        majority = sum(truth) * 2 >= len(truth)
+        result[f"{mode}/{language}"] = {
+            "studies": len(rows),
+            "pneumonia_share": round(sum(truth) / len(rows), 3),
+            "predicted_pneumonia_share": round(sum(predicted) / len(rows), 3),
+            "pneumonia_f1": round(f1(truth, predicted), 3),
+            "accuracy": round(sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(rows), 3),
+            "majority_class": "pneumonia" if majority else "no finding",
+            "majority_pneumonia_f1": round(f1(truth, [majority] * len(rows)), 3),
+            "majority_accuracy": round(max(sum(truth), len(rows) - sum(truth)) / len(rows), 3),
+            "distinct_draft_share": round(len({row[2] for row in rows}) / len(rows), 3),
+        }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
