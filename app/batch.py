@@ -117,8 +117,22 @@ def chunks(items: list, size: int) -> Iterator[list]:
 
 
 def append_jsonl(path: Path, records: list[dict]) -> None:
-    """Append records and flush them to disk, so an interruption loses at most the batch in flight."""
+    """Append records and flush them to disk, so an interruption loses at most the batch in flight.
+
+    A file whose last line was cut off by an interruption gets a newline first, so the
+    partial line stays on its own and is skipped when the file is read.
+    """
+    if path.is_file() and path.stat().st_size > 0:
+        with open(path, "rb") as handle:
+            handle.seek(-1, 2)
+            if handle.read(1) != b"\n":
+                records_prefix = "\n"
+            else:
+                records_prefix = ""
+    else:
+        records_prefix = ""
     with open(path, "a", encoding="utf-8") as handle:
+        handle.write(records_prefix)
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         handle.flush()

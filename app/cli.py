@@ -8,15 +8,14 @@ import logging
 import sys
 
 from app.commands import COMMAND_MODULES
+from app.errors import UserInputError
+
+__all__ = ["UserInputError", "build_parser", "main"]
 
 # Exit statuses shared by every subcommand.
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
-
-
-class UserInputError(Exception):
-    """Invalid input from the user. The CLI prints the message on one line and exits with status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

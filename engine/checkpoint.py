@@ -91,9 +91,18 @@ def default_settings(tokenizer: ReportTokenizer, *, kind: CheckpointKind, block_
     )
 
 
+def read_config(folder: Path) -> dict:
+    """Return config.json as a dict, or raise ValueError naming the file and the fix."""
+    try:
+        return json.loads((folder / "config.json").read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{folder.name}/config.json is not valid JSON ({error.msg} at line {error.lineno}); "
+                         "restore the file from the checkpoint's source") from error
+
+
 def read_settings(folder: str | Path, tokenizer: ReportTokenizer) -> EchoSettings:
     folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text())
+    config = read_config(folder)
     if "echo" in config:
         return EchoSettings.from_dict(config["echo"])
     if (folder / SETTINGS_FILE).is_file():
@@ -112,7 +121,7 @@ def check_model_type(folder: Path) -> None:
     """Raise ValueError unless config.json describes a Qwen2.5-VL model, naming what it found."""
     import transformers
 
-    config = json.loads((folder / "config.json").read_text())
+    config = read_config(folder)
     model_type = config.get("model_type")
     if model_type != "qwen2_5_vl":
         raise ValueError(
@@ -128,6 +137,7 @@ def check_model_type(folder: Path) -> None:
 def load_checkpoint(folder: str | Path, *, device: str | torch.device = "cpu",
                     dtype: torch.dtype | None = None) -> tuple[EchoModel, ReportTokenizer]:
     """Load a checkpoint folder into an EchoModel and its tokenizer. Nothing is downloaded."""
+    from safetensors import SafetensorError
     from transformers import Qwen2_5_VLForConditionalGeneration
     from transformers.utils import logging as transformers_logging
 
@@ -143,9 +153,15 @@ def load_checkpoint(folder: str | Path, *, device: str | torch.device = "cpu",
     settings = read_settings(folder, tokenizer)
     if dtype is None:
         dtype = torch.float32 if torch.device(device).type == "cpu" else torch.bfloat16
-    hf_model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-        folder, dtype=dtype, local_files_only=True, attn_implementation="sdpa"
-    ).to(device)
+    try:
+        hf_model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+            folder, dtype=dtype, local_files_only=True, attn_implementation="sdpa"
+        ).to(device)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:
+        # A truncated download or a Git LFS pointer in place of the weights ends up here.
+        raise ValueError(f"cannot read the weights in {folder.name} ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:200]}); restore *.safetensors from the checkpoint's "
+                         "source (for a git clone, run git lfs pull if the files are LFS pointers)") from error
     model = EchoModel(hf_model, settings, name=settings.name, checkpoint_hash=checkpoint_hash(folder))
     logger.info("loaded %s (%s, block %d) from %s", settings.name, settings.kind.value, settings.block_size, folder)
     return model, tokenizer

@@ -117,6 +117,9 @@ class ReportGenerator:
                 "use --mode ar or a block-diffusion checkpoint"
             )
         size = block_size or settings.block_size
+        if mode is DecodeMode.AR and settings.kind.value != "autoregressive":
+            logger.warning("%s was trained for %s decoding; autoregressive decoding of it gives unreliable drafts",
+                           settings.name, settings.kind.value)
         if mode is not DecodeMode.AR and size != settings.block_size:
             logger.warning("decoding with block size %d, but %s was trained with block size %d",
                            size, settings.name, settings.block_size)
@@ -201,6 +204,9 @@ class ReportGenerator:
             warnings.append("draft cut at a repetition loop")
         if not text.strip():
             warnings.append("the model produced an empty draft")
+        if config.mode is DecodeMode.AR and self.model.settings.kind.value != "autoregressive":
+            warnings.append(f"{self.model.name} was trained for {self.model.settings.kind.value.replace('_', ' ')} "
+                            "decoding; autoregressive decoding of it gives unreliable drafts")
         findings, impression = split_sections(text)
         image_ms = preprocessing_ms + timings.get("image", 0.0)
         prefill_ms = timings.get("prefill", 0.0)
@@ -230,6 +236,7 @@ class ReportGenerator:
         )
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE = re.compile(r"[^.。!?！？]+[.。!?！？]*\s*|[.。!?！？]+\s*")
 
 
@@ -243,7 +250,9 @@ def remove_repeated_sentences(text: str, spans: list[TokenSpan]) -> tuple[str, l
     removed_ranges: list[tuple[int, int]] = []
     for match in _SENTENCE.finditer(text):
         key = " ".join(match.group().lower().split()).rstrip(".。!?！？ ")
-        if len(key) >= 8 and key in seen:
+        # Eight characters make a short English sentence; Chinese packs one into four.
+        minimum = 4 if _CJK.search(key) else 8
+        if len(key) >= minimum and key in seen:
             removed_ranges.append((match.start(), match.end()))
             continue
         seen.add(key)

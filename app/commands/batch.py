@@ -67,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
             except ImageInputError as error:
                 records.append({"study_id": source.study_id, "error": str(error), "code": error.code})
                 continue
-            requests.append(DraftRequest.from_study(study, args.lang))
+            request = DraftRequest.from_study(study, args.lang)
+            try:
+                generator.prepare(request)
+            except ValueError as error:
+                records.append({"study_id": source.study_id, "error": str(error), "code": "invalid_image"})
+                continue
+            requests.append(request)
             loaded.append((source, study))
         if requests:
             reports = generator.generate(requests, config)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+# Larger blocks are never trained; a block of thousands of masks makes each pass slow and memory-heavy.
+MAX_BLOCK_SIZE = 64
+
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="DIR", help="checkpoint folder (default: the bundled model in assets/)")
@@ -25,10 +28,19 @@ def load_generator(args: argparse.Namespace):
     from app.cli import UserInputError
     from engine.pipeline import ReportGenerator
 
-    if args.block_size is not None and args.block_size < 1:
-        raise UserInputError(f"--block-size must be a positive integer, got {args.block_size}")
+    if args.block_size is not None and not 1 <= args.block_size <= MAX_BLOCK_SIZE:
+        raise UserInputError(f"--block-size must be between 1 and {MAX_BLOCK_SIZE}, got {args.block_size}; "
+                             "use the checkpoint's trained block size (4 or 8 for ECHO models)")
     if args.max_new_tokens is not None and args.max_new_tokens < 1:
         raise UserInputError(f"--max-new-tokens must be a positive integer, got {args.max_new_tokens}")
+    import torch
+
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as error:
+        raise UserInputError(f"invalid --device {args.device!r}; use cpu, cuda or cuda:N") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserInputError(f"--device {args.device} requested but this torch build sees no CUDA GPU; use --device cpu")
     try:
         generator = ReportGenerator.from_folder(args.model, device=args.device)
         config = generator.decode_config(mode=args.mode, block_size=args.block_size,

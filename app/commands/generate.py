@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     load_ms = (time.perf_counter() - started) * 1000
     generator, config = load_generator(args)
     request = DraftRequest.from_study(study, args.lang, args.context)
+    try:
+        generator.prepare(request)
+    except ValueError as error:
+        raise UserInputError(f"{study.images[0].source}: {error}") from error
 
     stream = sys.stdout.isatty() and not args.json
     report, streamed = None, ""

@@ -126,13 +126,17 @@ def _check_unique(studies: list[Study], path: Path) -> None:
     repeated = [identifier for identifier, count in counts.items() if count > 1]
     if repeated:
         raise EvaluationInputError(f"{path.name}: study id {repeated[0]!r} occurs {counts[repeated[0]]} times "
-                                   f"({len(repeated)} ids repeat); every study needs a unique id")
+                                   f"({len(repeated)} ids repeat); every study needs a unique id, and a file "
+                                   "that holds both languages of a study needs --lang en or --lang zh")
 
 
 def _load_jsonl(path: Path, language: str | None, root: Path) -> list[Study]:
     studies = []
     for source, row in _read_jsonl(path):
         identifier = _identifier(row.get("study_id", row.get("id")), "'study_id'", source)
+        if language is not None and row.get("language") not in (None, language):
+            # `echo-cxr data build` writes both languages of a study under one id; --lang picks one.
+            continue
         context = row.get("clinical_context", row.get("indication"))
         studies.append(Study(
             id=identifier,

@@ -67,7 +67,7 @@ def test_generate_bad_model_folder_exits_2(png, tmp_path, capsys):
 def test_generate_zero_block_size_exits_2(tiny_folder, png, capsys):
     status = main(["generate", str(png), "--model", str(tiny_folder), "--block-size", "0"])
     assert status == 2
-    assert "--block-size must be a positive integer, got 0" in capsys.readouterr().err
+    assert "--block-size must be between 1 and 64, got 0" in capsys.readouterr().err
 
 
 def test_batch_writes_and_resumes(tiny_folder, tmp_path, capsys):
@@ -146,3 +146,35 @@ def test_batch_under_accelerate_splits_studies(tiny_folder, tmp_path):
     ids = [json.loads(line)["study_id"] for line in out.read_text().splitlines()]
     assert sorted(ids) == ["s0", "s1", "s2", "s3", "s4"]
     assert not list(tmp_path.glob("out.jsonl.part*"))
+
+
+def test_module_entry_maps_input_errors(tmp_path):
+    """Run as `python -m app.cli` (as accelerate launches it), bad input still exits 2 without a traceback."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "app.cli", "generate", str(tmp_path / "absent.png")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("echo-cxr generate: error: absent.png:")
+
+
+def test_batch_records_bad_aspect_ratio_and_continues(tiny_folder, tmp_path):
+    import numpy as np
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    Image.fromarray(radiograph(80, (96, 96))).save(studies / "good.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 5), dtype=np.uint8)).save(studies / "thin.png")
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", str(studies), "--out", str(out), "--model", str(tiny_folder), "--max-new-tokens", "4"]) == 0
+    records = {r["study_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert "report" in records["good"]
+    assert records["thin"]["code"] == "invalid_image"
+    assert "aspect ratio of 3000x5 exceeds 200" in records["thin"]["error"]
+
+
+def test_generate_block_size_upper_bound(tiny_folder, png, capsys):
+    assert main(["generate", str(png), "--model", str(tiny_folder), "--block-size", "100000"]) == 2
+    assert "--block-size must be between 1 and 64, got 100000" in capsys.readouterr().err

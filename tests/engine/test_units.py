@@ -120,3 +120,23 @@ def test_decode_config_rejects_bad_values():
         DecodeConfig(mode=DecodeMode.MULTI_STEP, block_size=4, confidence_threshold=1.5)
     with pytest.raises(ValueError, match="unknown decoding mode 'fast'; choose one of: ar, multi-step, one-step"):
         DecodeMode.parse("fast")
+
+
+def test_remove_repeated_chinese_sentences():
+    text = "所见：胸廓对称。纵隔及气管居中。纵隔及气管居中。双肺清晰。"
+    cleaned, _, removed = remove_repeated_sentences(text, [])
+    assert cleaned == "所见：胸廓对称。纵隔及气管居中。双肺清晰。"
+    assert removed == 1
+
+
+def test_append_jsonl_after_cut_line(tmp_path):
+    import json
+
+    from app.batch import append_jsonl, finished_ids
+
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"study_id": "a", "report": {}}\n{"study_id": "b", "rep')
+    append_jsonl(out, [{"study_id": "c", "report": {}}])
+    lines = out.read_text().splitlines()
+    assert lines[-1] == json.dumps({"study_id": "c", "report": {}})
+    assert finished_ids([out]) == {"a", "c"}
