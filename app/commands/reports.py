@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import sys
 
@@ -46,6 +47,9 @@ def run_normalize(args: argparse.Namespace) -> int:
     from engine.reports.normalize import EmptyReportError, NotCoveredError, normalize_text
 
     text = _read_stdin()
+    if re.search(r"[\u4e00-\u9fff]", text):
+        raise UserInputError("normalize reads English source reports, and the input contains Chinese characters; "
+                             "pass the English report and use --lang zh or --lang both for the Chinese rendering")
     try:
         report = normalize_text(text)
     except EmptyReportError as error:

@@ -225,6 +225,12 @@ def normalize_report(findings: str, impression: str = "") -> NormalizedReport:
         placed[regions[0]].append(sentence)
         covered.update(regions)
 
+    # A pleural effusion blunts the costophrenic angles, so their "sharp" default would
+    # contradict the report even though the effusion sentence sits in the lung fields.
+    all_text = " ".join(findings_sentences + impression_sentences)
+    if label_report(all_text).observations().get("Pleural Effusion") in ("positive", "uncertain"):
+        covered.add("diaphragms")
+
     entries: list[RegionEntry] = []
     for region in REGION_IDS:
         sentences = list(placed[region])

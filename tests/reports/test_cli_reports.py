@@ -97,3 +97,10 @@ def test_data_build_missing_path(run_cli, tmp_path):
     status, _, err = run_cli(["data", "build", "--out", str(tmp_path), "--iu", str(tmp_path / "absent")])
     assert status == 2
     assert "--iu path not found" in err
+
+
+def test_normalize_rejects_chinese_source(run_cli):
+    status, out, err = run_cli(["normalize"], "心影大小正常。右侧少量胸腔积液。")
+    assert status == 2
+    assert out == ""
+    assert "normalize reads English source reports" in err

@@ -43,7 +43,8 @@ def test_regions_in_fixed_order():
         "lung_fields": ["Small left pleural effusion."],
         "cardiac": ["Mild cardiomegaly."],
         "hila": ["Right hilar fullness."],
-        "diaphragms": [REGION_DEFAULTS["diaphragms"]],
+        # The effusion blunts the costophrenic angles, so no "sharp angles" default is added.
+        "diaphragms": [],
         "bony": ["Degenerative changes of the thoracic spine."],
     }
     # No impression in the source: the positive findings become the impression, devices aside.
@@ -191,3 +192,14 @@ def test_mentioned_regions_order():
 def test_clean_sentence():
     assert clean_sentence("  no  effusion ,  seen..") == "No effusion, seen."
     assert clean_sentence("lungs clear") == "Lungs clear."
+
+
+def test_effusion_suppresses_sharp_angle_default():
+    report = normalize_report("Large right pleural effusion.")
+    assert REGION_DEFAULTS["diaphragms"] not in report.to_text()
+    assert "Large right pleural effusion." in report.to_text()
+
+
+def test_negated_effusion_keeps_sharp_angle_default():
+    report = normalize_report("No pleural effusion.")
+    assert REGION_DEFAULTS["diaphragms"] in report.to_text()
