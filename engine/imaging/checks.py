@@ -157,3 +157,25 @@ def saturation_warning(display: np.ndarray, source: str) -> str | None:
         f"{source}: {max(black, white):.0%} of the rendered image is pure {colour}; "
         "the window may not suit this image"
     )
+
+
+NOISE_CORRELATION = 0.5
+"""Adjacent-pixel correlation below which an image is flagged as noise. Radiographs are smooth:
+NIH, COVID-19 collection and IU samples measured 0.87 to 0.999, random noise about 0."""
+
+
+def noise_warning(display: np.ndarray, source: str) -> str | None:
+    """Return a warning when neighbouring pixels are nearly uncorrelated, as in noise, unlike a radiograph."""
+    if display.ndim != 2 or min(display.shape) < 2:
+        return None
+    left = display[:, :-1].astype(np.float64).ravel()
+    right = display[:, 1:].astype(np.float64).ravel()
+    if left.std() == 0 or right.std() == 0:
+        return None
+    correlation = float(np.corrcoef(left, right)[0, 1])
+    if correlation >= NOISE_CORRELATION:
+        return None
+    return (
+        f"{source}: neighbouring pixels are almost uncorrelated ({correlation:.2f}), as in noise, so this does "
+        "not look like a radiograph and a draft from it is meaningless; check that the right image was selected"
+    )

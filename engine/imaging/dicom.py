@@ -48,6 +48,7 @@ from engine.imaging.checks import (
     check_stored_range,
     colour_warning,
     modality_warning,
+    noise_warning,
     saturation_warning,
 )
 from engine.imaging.errors import (
@@ -417,6 +418,7 @@ def _render_dataset(
 
     for warning in (
         saturation_warning(display, source),
+        noise_warning(display, source),
         body_part_warning(ds.get("BodyPartExamined"), source),
         modality_warning(ds.get("Modality"), source),
     ):

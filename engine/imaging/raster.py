@@ -15,6 +15,7 @@ from engine.imaging.checks import (
     check_declared_size,
     check_not_constant,
     colour_warning,
+    noise_warning,
     saturation_warning,
 )
 from engine.imaging.errors import (
@@ -149,9 +150,9 @@ def read_raster(
             "Save the image as 8-bit greyscale or RGB PNG",
         )
 
-    saturation = saturation_warning(display, source)
-    if saturation:
-        image_warnings.append(saturation)
+    for warning in (saturation_warning(display, source), noise_warning(display, source)):
+        if warning:
+            image_warnings.append(warning)
     logger.info("decoded %s: %s mode %s with Pillow", source, kind.upper(), mode)
     return StudyImage(
         display=np.ascontiguousarray(display, dtype=np.uint8),

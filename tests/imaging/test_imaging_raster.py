@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 from imaging_factory import (
@@ -231,3 +232,23 @@ def test_damaged_gzip_rejected(tmp_path):
         "study.dcm.gz: the gzip data is damaged or incomplete and cannot be decompressed. "
         "Copy the file again, or decompress it yourself"
     )
+
+
+def test_noise_image_warns_not_radiograph(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from engine.imaging import load_image
+
+    path = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 255, (128, 128), dtype=np.uint8)).save(path)
+    image = load_image(path)
+    assert any("neighbouring pixels are almost uncorrelated" in warning for warning in image.warnings)
+
+
+def test_real_radiograph_has_no_noise_warning():
+    from engine.imaging import load_image
+
+    sample = Path(__file__).resolve().parents[2] / "assets" / "samples" / "nih_00001280_004_no_finding.png"
+    image = load_image(sample)
+    assert not any("uncorrelated" in warning for warning in image.warnings)
