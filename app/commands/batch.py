@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from app.commands.common import add_model_options, load_generator
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as error:
         raise UserInputError(str(error)) from error
 
+    if not studies:
+        raise UserInputError(f"{args.input} names no study; pass a folder with images, a list file or an "
+                             "ECHO evaluation JSON file")
     output = Path(args.out)
     output.parent.mkdir(parents=True, exist_ok=True)
     parts = [output.with_name(f"{output.name}.part{rank}") for rank in range(state.num_processes)]
@@ -59,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
                        len(studies), len(done), len(studies) - len(done), state.num_processes)
 
     generator, config = load_generator(args)
+    drafted = failed = 0
     for batch in tqdm(list(chunks(todo, args.batch_size)), desc="batches", disable=not state.is_main_process):
         records, requests, loaded = [], [], []
         for source in batch:
@@ -84,9 +89,14 @@ def run(args: argparse.Namespace) -> int:
                     "report": report.to_dict(),
                 })
         append_jsonl(target, records)
+        failed += sum(1 for record in records if "error" in record)
+        drafted += sum(1 for record in records if "report" in record)
 
     if state.num_processes > 1:
         state.wait_for_everyone()
         if state.is_main_process:
             merge_parts(output, parts)
-    return 0
+    print(f"process {state.process_index}: {drafted} drafted, {failed} failed"
+          + (f" (see the lines with an error in {output.name}; a rerun retries them)" if failed else ""),
+          file=sys.stderr)
+    return 1 if failed else 0

@@ -80,14 +80,15 @@ def test_batch_writes_and_resumes(tiny_folder, tmp_path, capsys):
     arguments = ["batch", str(studies), "--out", str(out), "--model", str(tiny_folder), "--batch-size", "2",
                  "--max-new-tokens", "8", "--mode", "one-step"]
 
-    assert main(arguments) == 0
+    assert main(arguments) == 1
+    assert "3 drafted, 1 failed" in capsys.readouterr().err
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(r["study_id"] for r in records) == ["broken", "study0", "study1", "study2"]
     errors = [r for r in records if "error" in r]
     assert [r["study_id"] for r in errors] == ["broken"]
     assert all(r["report"]["generated_tokens"] == 8 for r in records if "report" in r)
 
-    assert main(arguments) == 0
+    assert main(arguments) == 1
     rerun = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rerun) == 5
     assert [r["study_id"] for r in rerun[4:]] == ["broken"]
@@ -168,7 +169,7 @@ def test_batch_records_bad_aspect_ratio_and_continues(tiny_folder, tmp_path):
     Image.fromarray(radiograph(80, (96, 96))).save(studies / "good.png")
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 5), dtype=np.uint8)).save(studies / "thin.png")
     out = tmp_path / "out.jsonl"
-    assert main(["batch", str(studies), "--out", str(out), "--model", str(tiny_folder), "--max-new-tokens", "4"]) == 0
+    assert main(["batch", str(studies), "--out", str(out), "--model", str(tiny_folder), "--max-new-tokens", "4"]) == 1
     records = {r["study_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert "report" in records["good"]
     assert records["thin"]["code"] == "invalid_image"
@@ -178,3 +179,11 @@ def test_batch_records_bad_aspect_ratio_and_continues(tiny_folder, tmp_path):
 def test_generate_block_size_upper_bound(tiny_folder, png, capsys):
     assert main(["generate", str(png), "--model", str(tiny_folder), "--block-size", "100000"]) == 2
     assert "--block-size must be between 1 and 64, got 100000" in capsys.readouterr().err
+
+
+def test_batch_empty_folder_exits_2(tiny_folder, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    status = main(["batch", str(tmp_path / "empty"), "--out", str(tmp_path / "out.jsonl"), "--model",
+                   str(tiny_folder)])
+    assert status == 2
+    assert "names no study" in capsys.readouterr().err
