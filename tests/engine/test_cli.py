@@ -187,3 +187,12 @@ def test_batch_empty_folder_exits_2(tiny_folder, tmp_path, capsys):
                    str(tiny_folder)])
     assert status == 2
     assert "names no study" in capsys.readouterr().err
+
+
+def test_usage_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "x.png", "--mode", "fast"])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert error.count("\n") == 1
+    assert error.startswith("echo-cxr generate: error: argument --mode: invalid choice: 'fast'")
