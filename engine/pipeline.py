@@ -28,6 +28,8 @@ from engine.tokenizer import ReportTokenizer
 
 logger = logging.getLogger(__name__)
 
+MIN_REPORT_TOKENS = 128
+"""Positions a prompt must leave free for the report."""
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "echo-cxr-small-block8"
 
 
@@ -136,8 +138,15 @@ class ReportGenerator:
         check_language(request.language)
         if not request.images:
             raise ValueError("a study needs at least one image; pass the frontal view (and the lateral if there is one)")
-        return build_prompt_input(list(request.images), request.language, self.tokenizer, self.model.settings,
-                                  clinical_context=request.clinical_context)
+        prompt = build_prompt_input(list(request.images), request.language, self.tokenizer, self.model.settings,
+                                    clinical_context=request.clinical_context)
+        limit = self.model.hf.config.text_config.max_position_embeddings
+        if len(prompt.input_ids) + MIN_REPORT_TOKENS > limit:
+            raise ValueError(
+                f"the prompt has {len(prompt.input_ids)} tokens, which leaves fewer than {MIN_REPORT_TOKENS} of the "
+                f"model's {limit} positions for the report; shorten the clinical context or send fewer views"
+            )
+        return prompt
 
     def stream(self, requests: Sequence[DraftRequest], config: DecodeConfig, *,
                observer: CommitObserver | None = None) -> Iterator[StreamEvent | Report]:

@@ -196,3 +196,10 @@ def test_usage_error_is_one_line(capsys):
     assert exit_info.value.code == 2
     assert error.count("\n") == 1
     assert error.startswith("echo-cxr generate: error: argument --mode: invalid choice: 'fast'")
+
+
+def test_generate_overlong_context_exits_2(tiny_folder, png, capsys):
+    status = main(["generate", str(png), "--model", str(tiny_folder), "--context", "cough " * 5000])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "positions for the report; shorten the clinical context" in error
