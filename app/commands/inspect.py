@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="OUT",
         help="write the rendered 8-bit image to OUT; when PATH contains several images, "
-        "OUT is a folder and each image is written there as <file name>.png",
+        "OUT is a folder and each image is written there as <file name>.png (<file name>.2.png and so on "
+        "when several files share a name)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object in place of text")
     parser.set_defaults(func=run)
@@ -73,7 +74,15 @@ def _write_pngs(images: list, out: Path) -> list[Path]:
         targets = [out]
     else:
         out.mkdir(parents=True, exist_ok=True)
-        targets = [out / f"{image.source}.png" for image in images]
+        targets = []
+        for image in images:
+            # Files from different subfolders can share a name (0.png, 1.png); number the repeats.
+            target = out / f"{image.source}.png"
+            count = 1
+            while target in targets:
+                count += 1
+                target = out / f"{image.source}.{count}.png"
+            targets.append(target)
     for image, target in zip(images, targets, strict=True):
         target.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image.display).save(target)

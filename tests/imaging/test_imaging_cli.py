@@ -116,3 +116,17 @@ def test_inspect_missing_path_exits_2(tmp_path, capsys):
         capsys.readouterr().err
         == "echo-cxr inspect: error: nothing.dcm: the file does not exist. Check the path\n"
     )
+
+
+def test_inspect_png_keeps_files_with_same_name(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from app.cli import main
+
+    samples = Path(__file__).resolve().parents[2] / "assets" / "samples"
+    for folder, name in (("s1", "nih_00001280_004_no_finding.png"), ("s2", "nih_00000061_015_pneumonia.png")):
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        shutil.copy(samples / name, tmp_path / "in" / folder / "0.png")
+    assert main(["inspect", str(tmp_path / "in"), "--png", str(tmp_path / "out")]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["0.png.2.png", "0.png.png"]
