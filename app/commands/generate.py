@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     for item in generator.stream([request], config):
         if isinstance(item, StreamEvent):
             if stream:
-                sys.stdout.write(item.text[len(streamed):])
+                sys.stdout.write(printable(item.text[len(streamed):]))
                 sys.stdout.flush()
                 streamed = item.text
         else:
@@ -66,16 +67,24 @@ def run(args: argparse.Namespace) -> int:
     if stream:
         print()
         if report.text != streamed:
-            print("\n[final draft, repeated sentences removed]\n" + report.text)
+            print("\n[final draft, repeated sentences removed]\n" + printable(report.text))
     else:
         print(f"[{report.notice}]")
-        print(report.text)
+        print(printable(report.text))
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{report.mode}, block {report.block_size}: {report.generated_tokens} tokens, "
           f"{report.forward_passes} passes ({report.tokens_per_forward:.2f} tokens/pass), "
           f"{report.timings_ms.total:.0f} ms, model {report.model['name']} {report.model['hash']}", file=sys.stderr)
     return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Return model text safe to write to a terminal: control characters other than newline and tab removed."""
+    return _CONTROL.sub("", text)
 
 
 def report_notice(language: str) -> str:

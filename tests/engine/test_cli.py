@@ -203,3 +203,9 @@ def test_generate_overlong_context_exits_2(tiny_folder, png, capsys):
     error = capsys.readouterr().err
     assert status == 2
     assert "positions for the report; shorten the clinical context" in error
+
+
+def test_printable_strips_terminal_controls():
+    from app.commands.generate import printable
+
+    assert printable("Findings:\x1b[2J clear.\r\nImpression:\tnormal.\x00") == "Findings:[2J clear.\nImpression:\tnormal."
