@@ -35,10 +35,6 @@ class KVCache:
         self.length = 0
         self._pending = 0
 
-    @property
-    def batch_size(self) -> int:
-        return self.keys[0].shape[0]
-
     def update(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Write this pass's K/V of shape (B, Hkv, T, D) after the kept tokens; return all K/V to attend to."""
         new = keys.shape[2]

@@ -1,8 +1,8 @@
-"""What a checkpoint is and how to decode it.
+"""Checkpoint settings and decoding settings.
 
 `EchoSettings` lives in the checkpoint's config.json under the key "echo": the kind of
 model (autoregressive, multi-step block diffusion, one-step distilled), its block size,
-the mask, end and padding token ids and the vision pixel budget. `DecodeConfig` holds
+the mask, end and padding token ids and the vision pixel budget. `DecodeConfig` contains
 the choices of one decoding call.
 """
 
@@ -15,7 +15,7 @@ from engine.imaging.model_input import VisionSpec
 
 
 class CheckpointKind(str, enum.Enum):
-    """What a checkpoint was trained for."""
+    """Kind of model a checkpoint was trained as."""
 
     AUTOREGRESSIVE = "autoregressive"
     BLOCK_DIFFUSION = "block_diffusion"
@@ -23,7 +23,7 @@ class CheckpointKind(str, enum.Enum):
 
 
 class DecodeMode(str, enum.Enum):
-    """How a report is decoded."""
+    """Decoding strategy for a report."""
 
     AR = "ar"
     MULTI_STEP = "multi-step"
@@ -52,7 +52,7 @@ class EchoSettings:
     """The ECHO-specific part of a checkpoint's configuration."""
 
     kind: CheckpointKind
-    """What the checkpoint was trained for; it picks the default decoding mode."""
+    """Kind of model the checkpoint was trained as, which sets the default decoding mode."""
     block_size: int
     """Tokens per diffusion block, aligned to absolute position 0 (1 for an autoregressive model)."""
     mask_token_id: int
@@ -127,7 +127,7 @@ class DecodeConfig:
     loop_min_repeats: int = 3
     """A tail that repeats an n-gram this many times in a row is a loop and is cut."""
     loop_max_period: int = 16
-    """Longest n-gram, in tokens, checked for loops."""
+    """Maximum n-gram length, in tokens, checked for loops."""
 
     def __post_init__(self) -> None:
         if self.block_size < 1:

@@ -1,9 +1,9 @@
 """Sequence layout: block alignment, padding of ragged batches and attention masks.
 
 Blocks of L tokens are aligned to absolute position 0 of each row, prompt included.
-A batch of rows with different prompt lengths P_r is left-padded by whole blocks so that
-every row's first generation block (the one holding position P_r) falls on the same
-column block; the padding columns are never attended to. Autoregressive batches are
+A batch of rows with different prompt lengths P_r is left-padded by whole blocks, so
+every row's first generation block (the one containing position P_r) falls on the same
+column block. The padding columns are never attended to. Autoregressive batches are
 left-padded to the longest prompt.
 
 Masks are boolean, True where a query may attend to a key, shaped (B, 1, Tq, Tk) as
@@ -20,7 +20,7 @@ import torch
 
 @dataclass(frozen=True)
 class BatchLayout:
-    """Where each row's prompt sits in the padded canvas."""
+    """Placement of each row's prompt in the padded canvas."""
 
     block_size: int
     """L, tokens per block (1 for autoregressive layouts)."""
@@ -71,9 +71,6 @@ class BatchLayout:
         pads = torch.tensor(self.pads, device=device)
         return index[None, :] >= pads[:, None]
 
-    @property
-    def has_padding(self) -> bool:
-        return any(self.pads)
 
 
 def block_causal_mask(

@@ -48,17 +48,6 @@ class PassCounters:
         for item in fields(self):
             setattr(self, item.name, 0)
 
-    def snapshot(self) -> PassCounters:
-        return PassCounters(self.image, self.prefill, self.decode, self.kv_write)
-
-    def since(self, earlier: PassCounters) -> PassCounters:
-        return PassCounters(
-            self.image - earlier.image,
-            self.prefill - earlier.prefill,
-            self.decode - earlier.decode,
-            self.kv_write - earlier.kv_write,
-        )
-
 
 def _rotate_half(x: torch.Tensor) -> torch.Tensor:
     half = x.shape[-1] // 2

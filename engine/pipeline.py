@@ -1,8 +1,8 @@
 """ReportGenerator: studies in, draft reports or a stream of events out.
 
 This is the engine's public entry point for the CLI, the workstation and batch jobs.
-A study is given as its rendered 8-bit views (the images the radiologist sees, frontal
-first); `engine.imaging.load_study` produces them from files.
+A study is given as its rendered 8-bit views, the images shown to the radiologist, frontal
+first. `engine.imaging.load_study` produces them from files.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class _TextTracker:
 
     def update(self, tokens: list[int], confidences: list[float], steps: list[int]) -> str:
         if len(tokens) < len(self.spans):
-            self._restart(tokens[:len(tokens)], confidences, steps)
+            self._restart(tokens, confidences, steps)
         for index in range(len(self.spans), len(tokens)):
             tail = self.tokenizer.decode(tokens[self._settled_tokens:index + 1])
             stable_tail = tail.rstrip("\ufffd")

@@ -1,4 +1,4 @@
-"""What the engine returns: streamed events while drafting and the finished draft report.
+"""Engine results: streamed events while drafting and the finished draft report.
 
 Both are plain dataclasses with `to_dict()`, carrying everything a UI or a database
 needs: the text, per-token confidences with character spans (to shade uncertain words),

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from engine.checkpoint import save_checkpoint
-from engine.config import CheckpointKind, EchoSettings
+from engine.config import EchoSettings
 from engine.imaging.model_input import VisionSpec, to_model_input
 from training.data import load_view
 from training.model import build_random_model

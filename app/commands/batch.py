@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     # Under `accelerate launch` each process takes its own device; on a machine without
-    # CUDA the processes form one gloo group only when PartialState is told to use the CPU.
+    # CUDA the processes form one gloo group only when PartialState is created with cpu=True.
     use_cpu = args.device == "cpu" or (args.device == "auto" and not torch.cuda.is_available())
     state = PartialState(cpu=use_cpu)
     args.device = "cpu" if use_cpu else str(state.device)

@@ -24,7 +24,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 @dataclass(frozen=True)
 class VisionSpec:
-    """How a checkpoint's vision tower expects its pixels."""
+    """Pixel layout and budget a checkpoint's vision tower expects."""
 
     patch_size: int = 14
     """Side of one ViT patch in pixels."""
