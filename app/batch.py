@@ -26,7 +26,8 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom", ""}
+# Loose files in an input folder that count as studies; "" admits PACS exports named like I0000001.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".gz", ""}
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def enumerate_studies(source: str | Path) -> list[StudySource]:
 
 def _folder_studies(folder: Path) -> list[StudySource]:
     studies = []
-    loose = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    loose = sorted(p for p in folder.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
     for path in loose:
         studies.append(StudySource(path.stem, (path,)))
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -122,17 +124,14 @@ def append_jsonl(path: Path, records: list[dict]) -> None:
     A file whose last line was cut off by an interruption gets a newline first, so the
     partial line stays on its own and is skipped when the file is read.
     """
+    cut_line = False
     if path.is_file() and path.stat().st_size > 0:
         with open(path, "rb") as handle:
-            handle.seek(-1, 2)
-            if handle.read(1) != b"\n":
-                records_prefix = "\n"
-            else:
-                records_prefix = ""
-    else:
-        records_prefix = ""
+            handle.seek(-1, os.SEEK_END)
+            cut_line = handle.read(1) != b"\n"
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(records_prefix)
+        if cut_line:
+            handle.write("\n")
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         handle.flush()

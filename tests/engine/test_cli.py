@@ -209,3 +209,12 @@ def test_printable_strips_terminal_controls():
     from app.commands.generate import printable
 
     assert printable("Findings:\x1b[2J clear.\r\nImpression:\tnormal.\x00") == "Findings:[2J clear.\nImpression:\tnormal."
+
+
+def test_batch_folder_ignores_non_image_files(tmp_path):
+    from app.batch import enumerate_studies
+
+    (tmp_path / "labels.txt").write_text("not a study")
+    Image.fromarray(radiograph(90, (96, 96))).save(tmp_path / "a.png")
+    (tmp_path / "I0000001").write_bytes(b"")
+    assert [study.study_id for study in enumerate_studies(tmp_path)] == ["I0000001", "a"]
