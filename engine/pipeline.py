@@ -44,6 +44,9 @@ class DraftRequest:
     """Indication or history, added to the prompt as a radiologist would read it."""
     warnings: list[str] = field(default_factory=list)
     """Warnings from reading the images; they are copied into the report."""
+    text_only: bool = False
+    """Draft from the clinical context alone, with no images: the language prior the model learnt from
+    text-only reports. For evaluation where a dataset's images are missing; never for a patient."""
 
     @classmethod
     def from_study(cls, study, language: str = "en", clinical_context: str | None = None) -> DraftRequest:
@@ -136,7 +139,10 @@ class ReportGenerator:
 
     def prepare(self, request: DraftRequest) -> PromptInput:
         check_language(request.language)
-        if not request.images:
+        if request.text_only and request.images:
+            raise ValueError(f"a text_only request takes no images, got {len(request.images)}; drop the images or "
+                             "set text_only=False")
+        if not request.images and not request.text_only:
             raise ValueError("a study needs at least one image; pass the frontal view (and the lateral if there is one)")
         prompt = build_prompt_input(list(request.images), request.language, self.tokenizer, self.model.settings,
                                     clinical_context=request.clinical_context)
@@ -205,6 +211,8 @@ class ReportGenerator:
         passes = output.decode_passes + output.kv_write_passes
         text, spans, removed = remove_repeated_sentences(tracker.text, tracker.spans)
         warnings = list(request.warnings)
+        if request.text_only:
+            warnings.append("drafted without images, from the clinical context alone (evaluation only)")
         if removed:
             warnings.append(f"{removed} repeated sentence(s) removed from the draft")
         if output.stop_reason == "length":

@@ -82,6 +82,9 @@ class StageConfig:
     """Reports longer than this many tokens (end token included) are cut."""
     max_samples: int | None = None
     """Use only the first this many studies of train_data."""
+    image_repeats: int = 1
+    """Each epoch shows every study with images this many times and every text-only study once. Raise
+    it when text-only reports outnumber image-report pairs, so the model learns to read the image."""
     cache_examples: bool = False
     """Keep tokenised prompts and image patches in memory after first use (small corpora only)."""
     progress: bool = True
@@ -97,7 +100,8 @@ class StageConfig:
             )
         if self.init_size is not None and self.tokenizer is None:
             raise ValueError(f"init_size={self.init_size!r} needs tokenizer: a folder with tokenizer.json")
-        for field_name in ("max_steps", "batch_size", "micro_batch_size", "save_every", "keep_states", "log_every"):
+        for field_name in ("max_steps", "batch_size", "micro_batch_size", "save_every", "keep_states", "log_every",
+                           "image_repeats"):
             if getattr(self, field_name) < 1:
                 raise ValueError(f"{field_name} must be at least 1, got {getattr(self, field_name)}")
         if self.batch_size % self.micro_batch_size:

@@ -64,10 +64,19 @@ class ReportStage:
         self.builder = ExampleBuilder(tokenizer, settings, root, config.max_response_tokens,
                                       cache={} if config.cache_examples else None)
         self.position_fn = make_position_fn(hf_model, settings.image_token_id)
-        return len(self.records)
+        with_images = [i for i, record in enumerate(self.records) if record.images]
+        self.stream = list(range(len(self.records))) + with_images * (config.image_repeats - 1)
+        if config.image_repeats > 1:
+            logger.info("%d of %d studies have images; each is shown %d times per epoch (%d samples)",
+                        len(with_images), len(self.records), config.image_repeats, len(self.stream))
+        return len(self.stream)
 
     def example(self, index: int) -> StudyExample:
-        return self.builder.build(self.records[index], index)
+        """Return the example at position `index` of the epoch's sample list (repeats included)."""
+        return self.record_example(self.stream[index])
+
+    def record_example(self, record_index: int) -> StudyExample:
+        return self.builder.build(self.records[record_index], record_index)
 
     def collate(self, segments: list[Segment]) -> Batch:
         return collate(segments, pad_id=self.settings.pad_token_id, pack_tokens=self.config.pack_tokens)
@@ -187,7 +196,7 @@ class DCDStage(ReportStage):
         chosen = proportional_sample(self.records, config.num_trajectories, config.seed)
         mine = chosen[accelerator.process_index::accelerator.num_processes]
         teacher, _ = load_checkpoint(config.teacher, device=accelerator.device)
-        examples = [(index, self.example(index)) for index in mine]
+        examples = [(index, self.record_example(index)) for index in mine]
         trajectories, report = collect_trajectories(
             teacher, examples, block_size=self.block_size, confidence_threshold=config.confidence_threshold,
             max_new_tokens=config.max_response_tokens, top_k=config.top_k, batch_size=config.collect_batch_size,
@@ -209,7 +218,7 @@ class DCDStage(ReportStage):
 
     def segment(self, trajectory: Trajectory) -> Segment:
         settings = self.settings
-        prompt = self.example(trajectory.record_index).prompt
+        prompt = self.record_example(trajectory.record_index).prompt
         if len(prompt.input_ids) != trajectory.prompt_length:
             raise ValueError(
                 f"study {trajectory.study_id} now has a {len(prompt.input_ids)}-token prompt but its trajectory "

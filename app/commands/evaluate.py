@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                         "its images/ subfolder for R2Gen annotations)")
     parser.add_argument("--chinese-tokens", choices=["jieba", "characters"], default="jieba",
                         help="how Chinese text is split for ROUGE-L, BLEU and CIDEr-D (default jieba words)")
+    parser.add_argument("--text-only", action="store_true",
+                        help="draft every study without its images, from the indication alone: the model's "
+                             "language prior, for datasets whose images are missing")
     parser.add_argument("--no-semscore", action="store_true", help="skip SemScore (saves loading two embedding models)")
     parser.add_argument("--perplexity-model", metavar="DIR",
                         help="causal language model folder for response perplexity (skipped without it)")
@@ -78,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--limit must be a positive integer, got {args.limit}")
     if bool(args.ratescore_ner) != bool(args.ratescore_encoder):
         raise UserInputError("RaTEScore needs both --ratescore-ner and --ratescore-encoder folders")
+    if args.text_only and (args.predictions or args.floor_only):
+        raise UserInputError("--text-only drafts with a model; it cannot be combined with --predictions or --floor-only")
     if args.floor_only and (args.no_floor or args.predictions or args.model):
         raise UserInputError("--floor-only cannot be combined with --no-floor, --predictions or --model")
     modes = _parse_modes(args.modes)
@@ -161,7 +166,7 @@ def _pairs_from_model(args, studies, protocol, modes):
         raise UserInputError(str(error)) from error
     pairs_by_mode, skipped = {}, {}
     for mode in modes:
-        run = draft_studies(generator, studies, mode, protocol)
+        run = draft_studies(generator, studies, mode, protocol, text_only=args.text_only)
         pairs_by_mode[mode] = run.pairs
         skipped[mode] = run.skipped
     model = {"name": generator.model.name, "hash": generator.model.checkpoint_hash}

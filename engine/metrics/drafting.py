@@ -58,21 +58,28 @@ def load_images(paths: list[Path]) -> list[np.ndarray]:
     return images
 
 
-def draft_studies(generator, studies: list[Study], mode: str, protocol: Protocol) -> DraftRun:
-    """Draft every study that has readable images; skipped studies are logged and counted."""
+def draft_studies(generator, studies: list[Study], mode: str, protocol: Protocol, *,
+                  text_only: bool = False) -> DraftRun:
+    """Draft every study that has readable images; skipped studies are logged and counted.
+
+    With text_only every study is drafted from its clinical context alone and no image is read.
+    """
     from engine.pipeline import DraftRequest
 
     config = generator.decode_config(mode=mode)
     run = DraftRun([])
     for study in studies:
         reference = protocol.reference_text(study)
+        images: list[np.ndarray] = []
         try:
-            images = load_images(study.images)
+            if not text_only:
+                images = load_images(study.images)
         except ImageUnavailable as error:
             run.skipped.append((study.id, str(error)))
             logger.debug("skipping study %s: %s", study.id, error)
             continue
-        request = DraftRequest(images=images, language=study.language, clinical_context=study.clinical_context)
+        request = DraftRequest(images=images, language=study.language, clinical_context=study.clinical_context,
+                               text_only=text_only)
         report = generator.generate([request], config)[0]
         details = report.to_dict()
         run.pairs.append(Pair(study.id, mode, study.language, reference, report.text, study.language,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import build_tiny_tokenizer, radiograph
 
 from engine.pipeline import DraftRequest, _TextTracker
@@ -55,3 +56,17 @@ def test_stream_events_then_report(tiny_generator):
     assert reports[0].notice.startswith("人工智能生成的草稿")
     assert all(0.0 <= span.confidence <= 1.0 for span in reports[0].tokens)
     assert len(reports[0].tokens) == 12
+
+
+def test_request_needs_images_unless_text_only(tiny_generator):
+    generator = tiny_generator
+    config = generator.decode_config(mode="one-step", max_new_tokens=8, stop_at_eos=False)
+    with pytest.raises(ValueError, match="a study needs at least one image"):
+        generator.generate([DraftRequest([], "en")], config)
+    with pytest.raises(ValueError, match="a text_only request takes no images, got 1"):
+        generator.generate([DraftRequest([radiograph(50)], "en", text_only=True)], config)
+
+    report = generator.generate([DraftRequest([], "en", clinical_context="Cough.", text_only=True)], config)[0]
+
+    assert report.generated_tokens == 8
+    assert report.warnings[0] == "drafted without images, from the clinical context alone (evaluation only)"

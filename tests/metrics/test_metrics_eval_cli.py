@@ -84,7 +84,23 @@ def test_eval_scores_predictions_table(study_files, tmp_path, capsys):
     assert "mode one-step: 1 studies skipped (first: s-missing: no prediction for this study)" in output
 
 
+def test_eval_text_only_drafts_every_study_without_images(tiny_folder, study_files, tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["eval", "--data", str(study_files), "--model", str(tiny_folder), "--modes", "one-step",
+                   "--text-only", "--no-semscore", "--out", str(out), "--json"])
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    # The study whose image is missing is drafted too: no image is read.
+    assert summary["modes"]["one-step"]["pairs"] == 3
+    assert summary["modes"]["one-step"]["skipped"]["count"] == 0
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [sample["id"] for sample in samples] == ["s-en", "s-zh", "s-missing"]
+    for sample in samples:
+        assert "drafted without images, from the clinical context alone (evaluation only)" in sample["report"]["warnings"]
+
+
 @pytest.mark.parametrize(("extra", "message"), [
+    (["--text-only", "--floor-only"], "--text-only drafts with a model"),
     (["--modes", "fast"], "invalid --modes 'fast'"),
     (["--limit", "0"], "--limit must be a positive integer"),
     (["--ratescore-ner", "x"], "needs both --ratescore-ner and --ratescore-encoder"),

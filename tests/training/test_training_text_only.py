@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 from training_toy import TOY_SHARED, write_toy_corpus
@@ -11,7 +12,7 @@ from engine.tokenizer import IMAGE_PAD, VISION_START, ReportTokenizer
 from training.config import CPTConfig, RADConfig
 from training.data import ExampleBuilder, read_records
 from training.model import build_random_model
-from training.stages import run_stage
+from training.stages import CPTStage, run_stage
 
 TEXT_ONLY = {"study_id": "text-1", "images": [], "findings": "The lungs are clear.",
              "impression": "No acute cardiopulmonary abnormality.", "language": "en", "source": "text"}
@@ -59,3 +60,25 @@ def test_stage_trains_on_mixed_corpus(tmp_path, mixed_corpus, tokenizer_folder, 
     summary = run_stage(stage, config)
     assert summary["steps"] == 2
     assert summary["final_loss"] > 0
+
+
+def test_image_repeats_oversample_image_studies(tmp_path, mixed_corpus, tokenizer_folder):
+    hf_model, tokenizer, settings = build_random_model("tiny", str(tokenizer_folder), seed=0)
+    records = read_records(mixed_corpus)
+    with_images = [i for i, record in enumerate(records) if record.images]
+    config = CPTConfig(output_dir=str(tmp_path / "cpt"), train_data=str(mixed_corpus), init_size="tiny",
+                       tokenizer=str(tokenizer_folder), image_repeats=3)
+    stage = CPTStage(config)
+
+    count = stage.prepare(hf_model, tokenizer, settings, accelerator=None)
+
+    assert count == len(records) + 2 * len(with_images)
+    shown = Counter(stage.example(i).study_id for i in range(count))
+    assert shown["text-1"] == 1
+    assert {shown[records[i].study_id] for i in with_images} == {3}
+    assert len(shown) == len(records)
+
+
+def test_image_repeats_must_be_positive(tmp_path, tokenizer_folder):
+    with pytest.raises(ValueError, match="image_repeats must be at least 1, got 0"):
+        CPTConfig(output_dir=str(tmp_path), init_size="tiny", tokenizer=str(tokenizer_folder), image_repeats=0)
