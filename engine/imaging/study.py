@@ -247,7 +247,16 @@ def load_study(
             f"the files belong to {len(uids)} different studies (StudyInstanceUID)",
             "Select the files of one study, or group them with group_studies / inspect on the folder",
         )
-    return _build_study(collected.images, uids[0] if uids else None, collected.notes)
+    notes = list(collected.notes)
+    loose = sum(1 for image in collected.images if not image.study_uid)
+    if loose and len(collected.images) > 1:
+        # NOTE: PNG and JPEG files carry no patient or study identity, so nothing proves that they
+        # are views of one study; the radiologist has to confirm it.
+        notes.append(
+            f"{loose} of the {len(collected.images)} images carry no StudyInstanceUID, so they were drafted as one "
+            "study without proof that they belong to one patient; check them, or draft each file on its own"
+        )
+    return _build_study(collected.images, uids[0] if uids else None, notes)
 
 
 def group_studies(

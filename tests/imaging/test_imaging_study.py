@@ -177,10 +177,13 @@ def test_raster_files_form_one_study_each(tmp_path):
     studies = group_studies(folder)
     assert [[image.source for image in study.images] for study in studies] == [["a.png"], ["b.png"]]
     assert [study.study_uid for study in studies] == [None, None]
-    assert [image.source for image in load_study([folder / "a.png", folder / "b.png"]).images] == [
-        "a.png",
-        "b.png",
+    merged = load_study([folder / "a.png", folder / "b.png"])
+    assert [image.source for image in merged.images] == ["a.png", "b.png"]
+    assert merged.warnings == [
+        "2 of the 2 images carry no StudyInstanceUID, so they were drafted as one study without proof that they "
+        "belong to one patient; check them, or draft each file on its own"
     ]
+    assert load_study(folder / "a.png").warnings == []
 
 
 def test_corrupt_image_in_folder_raises_unless_skipped(tmp_path):
