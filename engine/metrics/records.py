@@ -7,7 +7,8 @@ Three data formats are read:
 - the released ECHO evaluation JSON: a list of {"sample_id", "images": [relative paths],
   "ground_truth": {"findings", "impression"}}, with the language given by the caller;
 - the R2Gen annotation JSON for IU X-ray: {"train"|"val"|"test": [{"id", "report",
-  "image_path": [paths]}]}, where "report" is the Findings section.
+  "image_path": [paths]}]}, where "report" is the Findings section, optionally with
+  "indication" (not in R2Gen's file; scripts/r2gen_indications.py adds it from the IU XML).
 
 Image paths are relative to `image_root`, which defaults to the data file's folder (its
 "images" subfolder for R2Gen annotations, as in R2Gen's layout).
@@ -183,6 +184,7 @@ def _load_r2gen(path: Path, data: dict, root: Path) -> dict[str, list[Study]]:
                 impression="",
                 images=_image_paths(row.get("image_path"), root, source),
                 source=source,
+                clinical_context=_text(row.get("indication"), "'indication'", source) or None,
             ))
         splits[split] = studies
     return splits

@@ -44,10 +44,13 @@ def test_echo_json_uses_given_language(tmp_path):
 def test_r2gen_annotation(tmp_path):
     path = tmp_path / "annotation.json"
     path.write_text(json.dumps({"train": [{"id": "t1", "report": "A.", "image_path": ["t1/0.png"]}],
-                                "test": [{"id": "x1", "report": "B.", "image_path": ["x1/0.png"]}]}))
+                                "test": [{"id": "x1", "report": "B.", "image_path": ["x1/0.png"]},
+                                         {"id": "x2", "report": "C.", "image_path": ["x2/0.png"],
+                                          "indication": "Chest pain."}]}))
     dataset = load_dataset(path)
     assert dataset.format == "r2gen"
-    assert [study.id for study in dataset.studies] == ["x1"]
+    assert [study.id for study in dataset.studies] == ["x1", "x2"]
+    assert [study.clinical_context for study in dataset.studies] == [None, "Chest pain."]
     assert dataset.studies[0].images == [tmp_path / "images" / "x1" / "0.png"]
     assert [study.id for study in dataset.splits["train"]] == ["t1"]
     with pytest.raises(EvaluationInputError, match="English only"):
