@@ -36,6 +36,16 @@ for lang in en zh; do
     run_eval "iu_${lang}_one_step" "$STUDENT" one-step "$CORPUS/iu_test_images_${lang}.jsonl"
 done
 
+# DCD ablation students from scripts/dcd_ablations.sh, where they exist.
+for name in no_sw no_eos rkl; do
+    student="runs/bundled/dcd_block8_$name/checkpoint"
+    if [ -d "$student" ]; then
+        for lang in en zh; do
+            run_eval "nih_${lang}_dcd_${name}" "$student" one-step "$CORPUS/nih_test_${lang}.jsonl"
+        done
+    fi
+done
+
 for name in "$OUT"/nih_*; do
     echo "== pneumonia vs no finding: $(basename "$name")"
     python scripts/nih_pneumonia_f1.py "$name/samples.jsonl" "$CORPUS/nih_test.jsonl"
@@ -44,6 +54,11 @@ for lang in en zh; do
     echo "== ROUGE-L to the teacher's multi-step drafts ($lang)"
     python scripts/compare_drafts.py "$OUT/nih_${lang}_one_step/samples.jsonl" "$OUT/nih_${lang}_teacher_multi_step/samples.jsonl"
     python scripts/compare_drafts.py "$OUT/nih_${lang}_teacher_one_step/samples.jsonl" "$OUT/nih_${lang}_teacher_multi_step/samples.jsonl"
+    for name in no_sw no_eos rkl; do
+        if [ -d "$OUT/nih_${lang}_dcd_${name}" ]; then
+            python scripts/compare_drafts.py "$OUT/nih_${lang}_dcd_${name}/samples.jsonl" "$OUT/nih_${lang}_teacher_multi_step/samples.jsonl"
+        fi
+    done
 done
 
 echo "== IU X-ray literature protocol: constant-report floor"
@@ -58,6 +73,20 @@ ln -sf "$IU_IMAGES/CXR2577_IM-1077-1001.png" "$OUT/r2gen_images/CXR2577_IM-1077/
 echo "== IU X-ray literature protocol on the test studies with images"
 echo-cxr eval --data ../shared/data/iu_xray/annotation_r2gen.json --image-root "$OUT/r2gen_images" \
     --model "$STUDENT" --no-semscore --no-floor --out "$OUT/iu_r2gen_one_step"
+# All 590 R2Gen test studies without their images (only 3 of their images are here): each draft
+# comes from the indication alone, or from nothing, which gives one constant draft per model.
+python scripts/r2gen_indications.py --r2gen ../shared/data/iu_xray/annotation_r2gen.json --iu runs/bundled/iu \
+    --out "$CORPUS/r2gen_with_indication.json"
+for arm in "one_step $STUDENT one-step" "multi_step $TEACHER multi-step" "ar $AR ar"; do
+    set -- $arm
+    echo "== IU X-ray literature protocol, no images, indication as clinical context: $3"
+    echo-cxr eval --data "$CORPUS/r2gen_with_indication.json" --text-only --model "$2" --modes "$3" \
+        --no-semscore --no-floor --out "$OUT/iu_r2gen_text_indication_$1"
+    echo "== IU X-ray literature protocol, no images, no indication: $3"
+    echo-cxr eval --data ../shared/data/iu_xray/annotation_r2gen.json --text-only --model "$2" --modes "$3" \
+        --no-semscore --no-floor --out "$OUT/iu_r2gen_text_only_$1"
+done
+
 echo "== speed"
 echo-cxr bench --model "$STUDENT" --ar-model "$AR" --natural-eos
 echo-cxr bench --model "$STUDENT" --ar-model "$AR"

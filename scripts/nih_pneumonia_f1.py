@@ -4,7 +4,9 @@ Reads the samples.jsonl that `echo-cxr eval --out DIR` writes for runs/bundled/c
 A draft counts as pneumonia when the project's labeller finds Pneumonia positive or uncertain in it
 (the label-derived training reports say "may represent pneumonia", which the labeller reads as
 uncertain). The truth is the image's NIH label. Prints, per language, the F1 of the pneumonia class,
-accuracy, the F1 of always answering the majority class, and the share of distinct drafts.
+accuracy, the F1 of always answering the majority class, the share of distinct drafts, and the
+one-sided p-value of Fisher's exact test that drafts saying pneumonia are not more frequent for the
+pneumonia images than by chance (small p: the drafts depend on the image).
 
 Usage: python scripts/nih_pneumonia_f1.py EVAL_OUT/samples.jsonl runs/bundled/corpus/nih_test.jsonl
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from math import comb
 from pathlib import Path
 
 from engine.reports.labeller import NEGATIVE, label_report
@@ -30,6 +33,15 @@ def f1(truth: list[bool], predicted: list[bool]) -> float:
     false_negative = sum(t and not p for t, p in zip(truth, predicted, strict=True))
     denominator = 2 * true_positive + false_positive + false_negative
     return 2 * true_positive / denominator if denominator else 0.0
+
+
+def fisher_greater(truth: list[bool], predicted: list[bool]) -> float:
+    """Return the one-sided Fisher exact p-value for more true positives than the margins imply."""
+    total, positives, called = len(truth), sum(truth), sum(predicted)
+    observed = sum(t and p for t, p in zip(truth, predicted, strict=True))
+    tail = sum(comb(positives, k) * comb(total - positives, called - k)
+               for k in range(observed, min(positives, called) + 1))
+    return tail / comb(total, called)
 
 
 def main() -> None:
@@ -63,6 +75,7 @@ def main() -> None:
             "majority_pneumonia_f1": round(f1(truth, [majority] * len(rows)), 3),
             "majority_accuracy": round(max(sum(truth), len(rows) - sum(truth)) / len(rows), 3),
             "distinct_draft_share": round(len({row[2] for row in rows}) / len(rows), 3),
+            "fisher_p_value": float(f"{fisher_greater(truth, predicted):.3g}"),
         }
     print(json.dumps(result, indent=2))
 

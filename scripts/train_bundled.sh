@@ -23,7 +23,7 @@ echo-cxr data build --iu "$DATA/iu_xray" --iu-unsplit skip --out "$WORK/iu"
 python scripts/bundled_corpus.py --data "$DATA" --iu-corpus "$WORK/iu" --out "$WORK/corpus"
 echo-cxr tokenizer build "$WORK/corpus/train.jsonl" "$WORK/corpus/val.jsonl" --out "$WORK/tokenizer" --vocab-size 4000
 python scripts/pretrain_vision.py --labels "$WORK/corpus/labels.jsonl" --test "$WORK/corpus/nih_test.jsonl" \
-    --tokenizer "$WORK/tokenizer" --out "$WORK/init_vision" --steps 150 --batch-size 16
+    --tokenizer "$WORK/tokenizer" --out "$WORK/init_vision" --steps 400 --batch-size 16
 
 echo-cxr train cpt --config training/configs/bundled/cpt.yaml
 echo-cxr train rad --config training/configs/bundled/rad.yaml
