@@ -30,6 +30,12 @@ logger = logging.getLogger(__name__)
 
 MIN_REPORT_TOKENS = 128
 """Positions a prompt must leave free for the report."""
+LOW_CONFIDENCE = 0.5
+"""Token confidence (probability of the chosen token when it was committed) below which a token is uncertain."""
+LOW_CONFIDENCE_SHARE = 0.02
+"""A draft with more than this share of uncertain tokens gets a warning. On 150 held-out NIH images
+the bundled one-step model's drafts above it were the incoherent ones (17 of 18); coherent drafts
+had none. NOTE: measured for the bundled model only; a larger model may need another value."""
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "echo-cxr-small-block8"
 
 
@@ -210,9 +216,13 @@ class ReportGenerator:
         generated = len(output.tokens) + (1 if output.stop_reason == "eos" else 0)
         passes = output.decode_passes + output.kv_write_passes
         text, spans, removed = remove_repeated_sentences(tracker.text, tracker.spans)
+        uncertain = sum(1 for span in tracker.spans if span.confidence < LOW_CONFIDENCE)
         warnings = list(request.warnings)
         if request.text_only:
             warnings.append("drafted without images, from the clinical context alone (evaluation only)")
+        if tracker.spans and uncertain > LOW_CONFIDENCE_SHARE * len(tracker.spans):
+            warnings.append(f"{uncertain} of {len(tracker.spans)} tokens have a confidence below {LOW_CONFIDENCE}; "
+                            "the draft may be incoherent, so read it against the image")
         if removed:
             warnings.append(f"{removed} repeated sentence(s) removed from the draft")
         if output.stop_reason == "length":
@@ -248,6 +258,7 @@ class ReportGenerator:
             model={"name": self.model.name, "hash": self.model.checkpoint_hash},
             tokens=spans,
             repeated_sentences_removed=removed,
+            low_confidence_tokens=uncertain,
             warnings=warnings,
             notice=DRAFT_NOTICE[request.language],
         )

@@ -87,6 +87,8 @@ class Report:
     tokens: list[TokenSpan] = field(default_factory=list)
     repeated_sentences_removed: int = 0
     """Sentences dropped because they repeated an earlier sentence word for word."""
+    low_confidence_tokens: int = 0
+    """Generated tokens whose confidence is below engine.pipeline.LOW_CONFIDENCE."""
     warnings: list[str] = field(default_factory=list)
     status: str = DRAFT_STATUS
     notice: str = ""

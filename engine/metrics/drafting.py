@@ -85,7 +85,7 @@ def draft_studies(generator, studies: list[Study], mode: str, protocol: Protocol
         run.pairs.append(Pair(study.id, mode, study.language, reference, report.text, study.language,
                               {key: details[key] for key in ("stop_reason", "generated_tokens", "forward_passes",
                                                              "tokens_per_forward", "timings_ms", "block_size",
-                                                             "warnings", "mode", "model")}))
+                                                             "low_confidence_tokens", "warnings", "mode", "model")}))
     if run.skipped:
         logger.warning("mode %s: skipped %d of %d studies without readable images (first: %s: %s)", mode,
                        len(run.skipped), len(studies), run.skipped[0][0], run.skipped[0][1])

@@ -70,3 +70,22 @@ def test_request_needs_images_unless_text_only(tiny_generator):
 
     assert report.generated_tokens == 8
     assert report.warnings[0] == "drafted without images, from the clinical context alone (evaluation only)"
+
+
+def test_low_confidence_draft_is_flagged(tiny_generator, monkeypatch):
+    generator = tiny_generator
+    config = generator.decode_config(mode="one-step", max_new_tokens=16, stop_at_eos=False)
+    request = DraftRequest([radiograph(50)], "en")
+
+    report = generator.generate([request], config)[0]
+    uncertain = sum(1 for span in report.tokens if span.confidence < 0.5)
+    # An untrained model spreads its probability over the vocabulary, so most tokens are uncertain.
+    assert uncertain > 0
+    assert report.low_confidence_tokens == uncertain
+    assert (f"{uncertain} of 16 tokens have a confidence below 0.5; the draft may be incoherent, "
+            "so read it against the image") in report.warnings
+
+    monkeypatch.setattr("engine.pipeline.LOW_CONFIDENCE", 0.0)
+    confident = generator.generate([request], config)[0]
+    assert confident.low_confidence_tokens == 0
+    assert not any("confidence below" in warning for warning in confident.warnings)
