@@ -223,6 +223,9 @@ class ReportGenerator:
         if tracker.spans and uncertain > LOW_CONFIDENCE_SHARE * len(tracker.spans):
             warnings.append(f"{uncertain} of {len(tracker.spans)} tokens have a confidence below {LOW_CONFIDENCE}; "
                             "the draft may be incoherent, so read it against the image")
+        findings, impression = split_sections(text)
+        if text.strip() and not impression.strip():
+            warnings.append("the draft has no Impression section; write the impression before signing")
         if removed:
             warnings.append(f"{removed} repeated sentence(s) removed from the draft")
         if output.stop_reason == "length":
@@ -234,7 +237,6 @@ class ReportGenerator:
         if config.mode is DecodeMode.AR and self.model.settings.kind.value != "autoregressive":
             warnings.append(f"{self.model.name} was trained for {self.model.settings.kind.value.replace('_', ' ')} "
                             "decoding; autoregressive decoding of it gives unreliable drafts")
-        findings, impression = split_sections(text)
         image_ms = preprocessing_ms + timings.get("image", 0.0)
         prefill_ms = timings.get("prefill", 0.0)
         return Report(

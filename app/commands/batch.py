@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     done = finished_ids([output, *parts])
     todo = [study for study in studies if study.study_id not in done][state.process_index::state.num_processes]
     if state.is_main_process:
-        logger.warning("%d studies, %d already drafted, %d to draft over %d process(es)",
-                       len(studies), len(done), len(studies) - len(done), state.num_processes)
+        print(f"{len(studies)} studies, {len(done)} already drafted, {len(studies) - len(done)} to draft over "
+              f"{state.num_processes} process(es)", file=sys.stderr)
 
     generator, config = load_generator(args)
     drafted = failed = 0

@@ -31,14 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     label.set_defaults(func=run_label)
 
 
-def _read_stdin() -> str:
+def _read_stdin(command: str) -> str:
     from app.cli import UserInputError
 
     text = sys.stdin.read()
     if not text.strip():
-        raise UserInputError(
-            "no report text on standard input: pipe a report, e.g. `echo-cxr normalize < report.txt`"
-        )
+        raise UserInputError(f"no report text on standard input: pipe a report, e.g. `echo-cxr {command} < report.txt`")
     return text
 
 
@@ -46,7 +44,7 @@ def run_normalize(args: argparse.Namespace) -> int:
     from app.cli import UserInputError
     from engine.reports.normalize import EmptyReportError, NotCoveredError, normalize_text
 
-    text = _read_stdin()
+    text = _read_stdin("normalize")
     if re.search(r"[\u4e00-\u9fff]", text):
         raise UserInputError("normalize reads English source reports, and the input contains Chinese characters; "
                              "pass the English report and use --lang zh or --lang both for the Chinese rendering")
@@ -74,7 +72,7 @@ def run_normalize(args: argparse.Namespace) -> int:
 def run_label(args: argparse.Namespace) -> int:
     from engine.reports.labeller import label_report
 
-    result = label_report(_read_stdin(), lang=args.lang)
+    result = label_report(_read_stdin("label"), lang=args.lang)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0

@@ -24,6 +24,7 @@ import io
 import logging
 import struct
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -239,6 +240,22 @@ def _ordered_plugins(available: tuple[str, ...]) -> list[str]:
     return preferred + [name for name in available if name not in preferred]
 
 
+@contextmanager
+def _pydicom_errors_silenced():
+    """Raise the "pydicom" logger to CRITICAL while a decoder plugin runs.
+
+    pydicom logs every failed plugin with a full traceback at ERROR level. The failures are
+    collected and raised as one ImageInputError below, so the tracebacks are only noise.
+    """
+    pydicom_logger = logging.getLogger("pydicom")
+    previous = pydicom_logger.level
+    pydicom_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        pydicom_logger.setLevel(previous)
+
+
 def _decode_with_pydicom(ds: Dataset, source: str) -> tuple[np.ndarray, str, list[str]] | None:
     """Return (first frame, plugin, decoder warnings), or None when no pydicom plugin applies.
 
@@ -256,7 +273,7 @@ def _decode_with_pydicom(ds: Dataset, source: str) -> tuple[np.ndarray, str, lis
 
     failures: list[str] = []
     for plugin in plugins:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, _pydicom_errors_silenced():
             warnings.simplefilter("always")
             try:
                 pixels, _ = decoder.as_array(ds, index=0, decoding_plugin=plugin)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -218,3 +219,10 @@ def test_batch_folder_ignores_non_image_files(tmp_path):
     Image.fromarray(radiograph(90, (96, 96))).save(tmp_path / "a.png")
     (tmp_path / "I0000001").write_bytes(b"")
     assert [study.study_id for study in enumerate_studies(tmp_path)] == ["I0000001", "a"]
+
+
+@pytest.mark.parametrize("command", ["label", "normalize"])
+def test_empty_stdin_names_the_command(command, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("  \n"))
+    assert main([command]) == 2
+    assert f"pipe a report, e.g. `echo-cxr {command} < report.txt`" in capsys.readouterr().err

@@ -89,3 +89,15 @@ def test_low_confidence_draft_is_flagged(tiny_generator, monkeypatch):
     confident = generator.generate([request], config)[0]
     assert confident.low_confidence_tokens == 0
     assert not any("confidence below" in warning for warning in confident.warnings)
+
+
+def test_draft_without_impression_is_flagged(tiny_generator):
+    generator = tiny_generator
+    config = generator.decode_config(mode="one-step", max_new_tokens=16, stop_at_eos=False)
+
+    report = generator.generate([DraftRequest([radiograph(50)], "en")], config)[0]
+
+    # The untrained model writes no section headers, so everything is read as findings.
+    assert report.text.strip()
+    assert report.impression == ""
+    assert "the draft has no Impression section; write the impression before signing" in report.warnings

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -461,6 +465,28 @@ def test_truncated_j2k_codestream_rejected(tmp_path):
         "short_j2k.dcm: the JPEG 2000 Image Compression (Lossless Only) pixel data could not be decoded; "
         "the file is probably truncated or damaged. Export the image again from PACS"
     )
+
+
+def test_truncated_j2k_cli_prints_one_line(tmp_path):
+    require_shared_data()
+    ds = dcmread(TIBIA_J2K)
+    codestream = next(generate_frames(ds.PixelData, number_of_frames=1))
+    ds.PixelData = encapsulate([codestream[:-300]])
+    path = save(ds, tmp_path / "short_j2k.dcm")
+
+    # A separate process, because pytest's own log capture would hide what the CLI logs to stderr.
+    result = subprocess.run([sys.executable, "-m", "app.cli", "inspect", str(path)], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2], timeout=120)
+
+    assert result.returncode == 2
+    # pydicom's decoder tracebacks stay out of the output. NOTE: OpenJPEG itself writes
+    # "Tile part length size inconsistent with stream length" to the C stderr, which Python cannot filter.
+    assert "Traceback" not in result.stderr
+    assert "ERROR" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1:] == [
+        "echo-cxr inspect: error: short_j2k.dcm: the JPEG 2000 Image Compression (Lossless Only) pixel data could "
+        "not be decoded; the file is probably truncated or damaged. Export the image again from PACS"
+    ]
 
 
 def test_truncated_file_rejected(tmp_path):
