@@ -87,6 +87,13 @@ for arm in "one_step $STUDENT one-step" "multi_step $TEACHER multi-step" "ar $AR
         --no-semscore --no-floor --out "$OUT/iu_r2gen_text_only_$1"
 done
 
+echo "== IU X-ray literature protocol: floor and ceiling of the normalised report style"
+python scripts/iu_style_bounds.py --r2gen ../shared/data/iu_xray/annotation_r2gen.json --iu runs/bundled/iu --out "$OUT/iu_style"
+for bound in floor ceiling; do
+    echo-cxr eval --data ../shared/data/iu_xray/annotation_r2gen.json --predictions "$OUT/iu_style/style_$bound.jsonl" \
+        --no-semscore --no-floor
+done
+
 echo "== speed"
 echo-cxr bench --model "$STUDENT" --ar-model "$AR" --natural-eos
 echo-cxr bench --model "$STUDENT" --ar-model "$AR"

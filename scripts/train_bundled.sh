@@ -7,7 +7,7 @@
 # Work files go to runs/bundled/ (git-ignored). Nothing is downloaded.
 #
 # Usage: scripts/train_bundled.sh [SHARED_DATA_DIR]   (default: ../shared/data)
-# The training run took about 45 minutes on a 2-core CPU; docs/results.md has the time of each stage.
+# The training run took about 50 minutes on a 2-core CPU; docs/results.md has the time of each stage.
 set -euo pipefail
 # One thread per process: the training run shared two cores with other jobs, and two processes
 # of two threads each ran up to ten times slower than one thread each.
