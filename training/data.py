@@ -181,23 +181,33 @@ class ExampleBuilder:
         return example
 
 
-def proportional_sample(records: list[ReportRecord], count: int | None, seed: int) -> list[int]:
+def proportional_sample(records: list[ReportRecord], count: int | None, seed: int, *,
+                        image_repeats: int = 1) -> list[int]:
     """Return `count` record indices drawn without replacement, in proportion to each source's share.
 
-    Shares are rounded by largest remainder so the total is exactly `count`; None or a count
-    of at least len(records) returns every index.
+    A source's share counts each record with images `image_repeats` times, as the training sample
+    stream does. Shares are rounded by largest remainder so the total is exactly `count`; None or
+    a count of at least len(records) returns every index.
     """
     if count is None or count >= len(records):
         return list(range(len(records)))
     rng = np.random.default_rng(seed)
     by_source: dict[str, list[int]] = {}
+    weight: dict[str, int] = {}
     for index, record in enumerate(records):
         by_source.setdefault(record.source, []).append(index)
-    quotas = {source: count * len(items) / len(records) for source, items in by_source.items()}
+        weight[record.source] = weight.get(record.source, 0) + (image_repeats if record.images else 1)
+    total = sum(weight.values())
+    # A source whose weighted share exceeds its record count gives all its records, and the
+    # other sources fill the rest.
+    quotas = {source: min(len(items), count * weight[source] / total) for source, items in by_source.items()}
     taken = {source: int(quota) for source, quota in quotas.items()}
     leftover = count - sum(taken.values())
-    for source in sorted(quotas, key=lambda name: quotas[name] - taken[name], reverse=True)[:leftover]:
-        taken[source] += 1
+    while leftover > 0:
+        open_sources = [source for source in quotas if taken[source] < len(by_source[source])]
+        for source in sorted(open_sources, key=lambda name: quotas[name] - taken[name], reverse=True)[:leftover]:
+            taken[source] += 1
+            leftover -= 1
     chosen = []
     for source, items in by_source.items():
         chosen.extend(rng.choice(items, size=taken[source], replace=False).tolist())

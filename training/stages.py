@@ -193,7 +193,8 @@ class DCDStage(ReportStage):
         from engine.checkpoint import load_checkpoint
 
         config = self.config
-        chosen = proportional_sample(self.records, config.num_trajectories, config.seed)
+        chosen = proportional_sample(self.records, config.num_trajectories, config.seed,
+                                     image_repeats=config.image_repeats)
         mine = chosen[accelerator.process_index::accelerator.num_processes]
         teacher, _ = load_checkpoint(config.teacher, device=accelerator.device)
         examples = [(index, self.record_example(index)) for index in mine]

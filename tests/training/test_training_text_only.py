@@ -10,7 +10,7 @@ from training_toy import TOY_SHARED, write_toy_corpus
 
 from engine.tokenizer import IMAGE_PAD, VISION_START, ReportTokenizer
 from training.config import CPTConfig, RADConfig
-from training.data import ExampleBuilder, read_records
+from training.data import ExampleBuilder, ReportRecord, proportional_sample, read_records
 from training.model import build_random_model
 from training.stages import CPTStage, run_stage
 
@@ -82,3 +82,24 @@ def test_image_repeats_oversample_image_studies(tmp_path, mixed_corpus, tokenize
 def test_image_repeats_must_be_positive(tmp_path, tokenizer_folder):
     with pytest.raises(ValueError, match="image_repeats must be at least 1, got 0"):
         CPTConfig(output_dir=str(tmp_path), init_size="tiny", tokenizer=str(tokenizer_folder), image_repeats=0)
+
+
+def _records(source: str, count: int, *, images: bool) -> list[ReportRecord]:
+    return [ReportRecord.from_dict({"study_id": f"{source}-{i}", "images": ["a.png"] if images else [],
+                                    "findings": "Clear.", "impression": "", "source": source})
+            for i in range(count)]
+
+
+def test_proportional_sample_weights_image_sources():
+    records = _records("text", 60, images=False) + _records("image", 20, images=True)
+    is_image = [bool(record.images) for record in records]
+
+    plain = proportional_sample(records, 40, seed=0)
+    weighted = proportional_sample(records, 40, seed=0, image_repeats=4)
+
+    # Unweighted: 20 of 80 records have images, so a quarter of the draw. Weighted: 80 of 140.
+    assert len(plain) == 40
+    assert sum(is_image[i] for i in plain) == 10
+    assert len(weighted) == 40
+    assert sum(is_image[i] for i in weighted) == 20  # round(40 * 80 / 140) = 23, capped at the 20 records
+    assert len(set(weighted)) == 40
