@@ -7,6 +7,9 @@ uncertain). The truth is the image's NIH label. Prints, per language, the F1 of 
 accuracy, the F1 of always answering the majority class, the share of distinct drafts, and the
 one-sided p-value of Fisher's exact test that drafts saying pneumonia are not more frequent for the
 pneumonia images than by chance (small p: the drafts depend on the image).
+It also counts the drafts that the engine flagged for low token confidence, the rare drafts (fewer
+than 5 identical copies in the group, which for the label-derived templates means an incoherent
+mixture), and how many rare drafts were flagged.
 
 Usage: python scripts/nih_pneumonia_f1.py EVAL_OUT/samples.jsonl runs/bundled/corpus/nih_test.jsonl
 """
@@ -15,11 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from math import comb
 from pathlib import Path
 
 from engine.reports.labeller import NEGATIVE, label_report
+
+RARE_COPIES = 5
+"""A draft with fewer identical copies than this in its group counts as rare."""
 
 
 def says_pneumonia(draft: str, language: str) -> bool:
@@ -58,12 +64,15 @@ def main() -> None:
     for line in args.samples.read_text(encoding="utf-8").splitlines():
         sample = json.loads(line)
         language = sample["language"]
+        flagged = any("confidence below" in warning for warning in sample.get("report", {}).get("warnings", []))
         groups[(sample.get("mode", ""), language)].append(
-            (truth_by_id[sample["id"]], says_pneumonia(sample["draft"], language), sample["draft"]))
+            (truth_by_id[sample["id"]], says_pneumonia(sample["draft"], language), sample["draft"], flagged))
     result = {}
     for (mode, language), rows in sorted(groups.items()):
         truth = [row[0] for row in rows]
         predicted = [row[1] for row in rows]
+        copies = Counter(row[2] for row in rows)
+        rare = [row for row in rows if copies[row[2]] < RARE_COPIES]
         majority = sum(truth) * 2 >= len(truth)
         result[f"{mode}/{language}"] = {
             "studies": len(rows),
@@ -76,6 +85,9 @@ def main() -> None:
             "majority_accuracy": round(max(sum(truth), len(rows) - sum(truth)) / len(rows), 3),
             "distinct_draft_share": round(len({row[2] for row in rows}) / len(rows), 3),
             "fisher_p_value": float(f"{fisher_greater(truth, predicted):.3g}"),
+            "low_confidence_flagged": sum(row[3] for row in rows),
+            "rare_drafts": len(rare),
+            "rare_drafts_flagged": sum(row[3] for row in rare),
         }
     print(json.dumps(result, indent=2))
 

@@ -22,7 +22,7 @@ from engine.metrics.text import is_empty_text
 LABELLER_NAME = "engine.reports.labeller (rule-based, 14 CheXpert observations)"
 TABLE_METRICS = ("rouge_l", "cider_d", "finding_match_positive", "ratescore_positive", "semscore")
 REPORT_KEYS = ("stop_reason", "generated_tokens", "forward_passes", "tokens_per_forward", "timings_ms",
-               "block_size", "warnings", "model")
+               "block_size", "low_confidence_tokens", "warnings", "model")
 
 
 @dataclass

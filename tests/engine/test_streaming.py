@@ -90,6 +90,13 @@ def test_low_confidence_draft_is_flagged(tiny_generator, monkeypatch):
     assert confident.low_confidence_tokens == 0
     assert not any("confidence below" in warning for warning in confident.warnings)
 
+    # Fewer uncertain tokens than the minimum count: counted, but no warning.
+    monkeypatch.setattr("engine.pipeline.LOW_CONFIDENCE", 0.5)
+    monkeypatch.setattr("engine.pipeline.LOW_CONFIDENCE_MIN_TOKENS", uncertain + 1)
+    few = generator.generate([request], config)[0]
+    assert few.low_confidence_tokens == uncertain
+    assert not any("confidence below" in warning for warning in few.warnings)
+
 
 def test_draft_without_impression_is_flagged(tiny_generator):
     generator = tiny_generator
