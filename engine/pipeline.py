@@ -226,6 +226,10 @@ class ReportGenerator:
         if uncertain >= LOW_CONFIDENCE_MIN_TOKENS and uncertain > LOW_CONFIDENCE_SHARE * len(tracker.spans):
             warnings.append(f"{uncertain} of {len(tracker.spans)} tokens have a confidence below {LOW_CONFIDENCE}; "
                             "the draft may be incoherent, so read it against the image")
+        stutter = find_stutter(text)
+        if stutter is not None:
+            warnings.append(f"the draft repeats {stutter!r} back to back; it may be incoherent, so read it "
+                            "against the image")
         findings, impression = split_sections(text)
         if text.strip() and not impression.strip():
             warnings.append("the draft has no Impression section; write the impression before signing")
@@ -271,6 +275,25 @@ class ReportGenerator:
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE = re.compile(r"[^.。!?！？]+[.。!?！？]*\s*|[.。!?！？]+\s*")
+
+
+_STUTTER = (
+    re.compile(r"\b([A-Za-z]+)\s+\1\b", re.IGNORECASE),  # "is is"
+    re.compile(r"([\u4e00-\u9fff]{3,6})[：:，,。]?\1"),  # "气腔阴影气腔阴影"; 2 characters would hit 主动脉动脉
+    re.compile(r"([.,:;。，：；、])\s*\1"),  # "。。" or ". ."
+)
+
+
+def find_stutter(text: str) -> str | None:
+    """Return the first word, Chinese phrase or punctuation mark that repeats back to back, or None.
+
+    A report never needs "is is", "结论结论" or "。。", and one-step drafts that mix two
+    templates produce them. NOTE: a deliberate repetition ("had had") is flagged too.
+    """
+    matches = [match for pattern in _STUTTER if (match := pattern.search(text))]
+    if not matches:
+        return None
+    return min(matches, key=lambda match: match.start()).group(0)
 
 
 def remove_repeated_sentences(text: str, spans: list[TokenSpan]) -> tuple[str, list[TokenSpan], int]:

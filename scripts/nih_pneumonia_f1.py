@@ -7,9 +7,9 @@ uncertain). The truth is the image's NIH label. Prints, per language, the F1 of 
 accuracy, the F1 of always answering the majority class, the share of distinct drafts, and the
 one-sided p-value of Fisher's exact test that drafts saying pneumonia are not more frequent for the
 pneumonia images than by chance (small p: the drafts depend on the image).
-It also counts the drafts that the engine flagged for low token confidence, the rare drafts (fewer
-than 5 identical copies in the group, which for the label-derived templates means an incoherent
-mixture), and how many rare drafts were flagged.
+It also counts the drafts that the engine flagged as possibly incoherent (low token confidence or a
+back-to-back repetition), the rare drafts (fewer than 5 identical copies in the group), and how
+many rare drafts were flagged.
 
 Usage: python scripts/nih_pneumonia_f1.py EVAL_OUT/samples.jsonl runs/bundled/corpus/nih_test.jsonl
 """
@@ -64,7 +64,7 @@ def main() -> None:
     for line in args.samples.read_text(encoding="utf-8").splitlines():
         sample = json.loads(line)
         language = sample["language"]
-        flagged = any("confidence below" in warning for warning in sample.get("report", {}).get("warnings", []))
+        flagged = any("may be incoherent" in warning for warning in sample.get("report", {}).get("warnings", []))
         groups[(sample.get("mode", ""), language)].append(
             (truth_by_id[sample["id"]], says_pneumonia(sample["draft"], language), sample["draft"], flagged))
     result = {}
@@ -85,7 +85,7 @@ def main() -> None:
             "majority_accuracy": round(max(sum(truth), len(rows) - sum(truth)) / len(rows), 3),
             "distinct_draft_share": round(len({row[2] for row in rows}) / len(rows), 3),
             "fisher_p_value": float(f"{fisher_greater(truth, predicted):.3g}"),
-            "low_confidence_flagged": sum(row[3] for row in rows),
+            "flagged_incoherent": sum(row[3] for row in rows),
             "rare_drafts": len(rare),
             "rare_drafts_flagged": sum(row[3] for row in rare),
         }

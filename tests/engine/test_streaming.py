@@ -108,3 +108,14 @@ def test_draft_without_impression_is_flagged(tiny_generator):
     assert report.text.strip()
     assert report.impression == ""
     assert "the draft has no Impression section; write the impression before signing" in report.warnings
+
+
+def test_stuttering_draft_is_flagged(tiny_generator, monkeypatch):
+    generator = tiny_generator
+    config = generator.decode_config(mode="one-step", max_new_tokens=16, stop_at_eos=False)
+    monkeypatch.setattr("engine.pipeline.find_stutter", lambda text: "is is")
+
+    report = generator.generate([DraftRequest([radiograph(50)], "en")], config)[0]
+
+    assert ("the draft repeats 'is is' back to back; it may be incoherent, so read it against the image"
+            in report.warnings)

@@ -9,7 +9,7 @@ from engine.cache import KVCache
 from engine.config import DecodeConfig, DecodeMode
 from engine.decoding.stopping import find_loop, first_stop
 from engine.layout import BatchLayout, block_causal_mask, decode_mask
-from engine.pipeline import remove_repeated_sentences
+from engine.pipeline import find_stutter, remove_repeated_sentences
 from engine.results import TokenSpan, split_sections
 
 
@@ -140,3 +140,18 @@ def test_append_jsonl_after_cut_line(tmp_path):
     lines = out.read_text().splitlines()
     assert lines[-1] == json.dumps({"study_id": "c", "report": {}})
     assert finished_ids([out]) == {"a", "c"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The lungs are clear. Impression: Normal chest.", None),
+    ("There in are is is is The silhouette.", "is is"),
+    ("The The cardiac silhouette is normal.", "The The"),
+    ("No pleural effusion. . Heart size is normal.", ". ."),
+    ("结论：气腔阴影气腔阴影可能为肺炎。", "气腔阴影气腔阴影"),
+    ("结论：，，可能为肺炎。", "，，"),
+    ("可能为肺炎。可能为肺炎", "可能为肺炎。可能为肺炎"),
+    ("主动脉动脉粥样硬化钙化。", None),  # a two-character overlap inside a real compound
+    ("心影大小正常。双肺门未见增大。", None),
+])
+def test_find_stutter(text, expected):
+    assert find_stutter(text) == expected
