@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,20 +241,35 @@ def _ordered_plugins(available: tuple[str, ...]) -> list[str]:
     return preferred + [name for name in available if name not in preferred]
 
 
-@contextmanager
-def _pydicom_errors_silenced():
-    """Raise the "pydicom" logger to CRITICAL while a decoder plugin runs.
+class _DecoderLogSilencer(logging.Filter):
+    """Drop pydicom's decoder log records in the threads that are inside `silenced()`.
 
-    pydicom logs every failed plugin with a full traceback at ERROR level. The failures are
-    collected and raised as one ImageInputError below, so the tracebacks are only noise.
+    pydicom logs every failed decoder plugin with a full traceback at ERROR level. The failures
+    are collected and raised as one ImageInputError below, so the tracebacks are only noise. A
+    thread-local flag, not the logger's level, keeps concurrent decodes from changing what other
+    threads log.
     """
-    pydicom_logger = logging.getLogger("pydicom")
-    previous = pydicom_logger.level
-    pydicom_logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        pydicom_logger.setLevel(previous)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self._local, "active", False)
+
+    @contextmanager
+    def silenced(self):
+        # pydicom 3.0 logs plugin failures on the decoder module's own logger.
+        logging.getLogger("pydicom.pixels.decoders.base").addFilter(self)  # no-op once added
+        previous = getattr(self._local, "active", False)
+        self._local.active = True
+        try:
+            yield
+        finally:
+            self._local.active = previous
+
+
+_DECODER_LOG = _DecoderLogSilencer()
 
 
 def _decode_with_pydicom(ds: Dataset, source: str) -> tuple[np.ndarray, str, list[str]] | None:
@@ -273,7 +289,7 @@ def _decode_with_pydicom(ds: Dataset, source: str) -> tuple[np.ndarray, str, lis
 
     failures: list[str] = []
     for plugin in plugins:
-        with warnings.catch_warnings(record=True) as caught, _pydicom_errors_silenced():
+        with warnings.catch_warnings(record=True) as caught, _DECODER_LOG.silenced():
             warnings.simplefilter("always")
             try:
                 pixels, _ = decoder.as_array(ds, index=0, decoding_plugin=plugin)
