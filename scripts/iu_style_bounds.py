@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from engine.metrics.protocols import medoid_report, protocol_for
-
-R2GEN_ID = re.compile(r"^CXR(?P<number>\d+)_")
+from training.corpora.iu_xray import study_id_from_r2gen
 
 
 def read_english(path: Path) -> list[dict]:
@@ -50,8 +48,7 @@ def main() -> None:
             (args.out / "style_ceiling.jsonl").open("w", encoding="utf-8") as ceiling:
         for study in studies:
             floor.write(json.dumps({"id": study["id"], "mode": "style-floor", "draft": draft(train[medoid])}) + "\n")
-            match = R2GEN_ID.match(study["id"])
-            own = test.get(f"iu-{match['number']}") if match else None
+            own = test.get(study_id_from_r2gen(study["id"]))
             if own is not None:
                 ceiling.write(json.dumps({"id": study["id"], "mode": "style-ceiling", "draft": draft(own)}) + "\n")
     print(f"medoid train report {train[medoid]['study_id']} (mean ROUGE-L {mean_rouge:.3f}): {train[medoid]['findings']}")

@@ -1,6 +1,6 @@
 """Copy R2Gen's IU X-ray annotation with each study's indication added from `echo-cxr data build`.
 
-R2Gen's annotation holds only the Findings section. The IU X-ray XML also gives the indication,
+R2Gen's annotation contains only the Findings section. The IU X-ray XML also gives the indication,
 which a radiologist reads before the images, so the literature protocol can be run with it as
 clinical context. R2Gen ids look like "CXR2_IM-0652"; the data-build records of that study have
 study_id "iu-2".
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
-R2GEN_ID = re.compile(r"^CXR(?P<number>\d+)_")
+from training.corpora.iu_xray import study_id_from_r2gen
 
 
 def main() -> None:
@@ -37,8 +36,7 @@ def main() -> None:
     found = total = 0
     for rows in data.values():
         for row in rows:
-            match = R2GEN_ID.match(row["id"])
-            indication = indications.get(f"iu-{match['number']}") if match else None
+            indication = indications.get(study_id_from_r2gen(row["id"]))
             total += 1
             if indication:
                 row["indication"] = indication

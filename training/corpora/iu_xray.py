@@ -59,6 +59,12 @@ def read_reports_jsonl(path: Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
+def study_id_from_r2gen(r2gen_id: str) -> str | None:
+    """Return the study id that `read_iu_xray` gives an R2Gen study ("CXR2_IM-0652" -> "iu-2"), or None."""
+    match = _UID_FROM_R2GEN_ID.match(r2gen_id)
+    return f"iu-{int(match.group(1))}" if match else None
+
+
 def read_r2gen_annotation(path: Path) -> dict[int, dict]:
     """Return {IU uid: annotation item} from an R2Gen split file, with "split" set on each item."""
     data = json.loads(path.read_text(encoding="utf-8"))
