@@ -36,9 +36,9 @@ LOW_CONFIDENCE_SHARE = 0.02
 LOW_CONFIDENCE_MIN_TOKENS = 5
 """A draft with more than LOW_CONFIDENCE_SHARE of its tokens uncertain, and at least this many,
 gets a warning. On 150 held-out NIH images this flagged 14 of the bundled one-step model's 18
-incoherent English drafts and no coherent one. NOTE: in Chinese, coherent drafts also carry up to
-5 uncertain tokens, so the rule flags almost none of the incoherent Chinese drafts; a larger
-model may need other values."""
+incoherent English drafts and no coherent one. NOTE: coherent Chinese drafts also carry up to 5
+uncertain tokens, so this rule misses the defective Chinese drafts, which find_stutter catches.
+A larger model may need other values."""
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "models" / "echo-cxr-small-block8"
 
 
@@ -279,7 +279,8 @@ _SENTENCE = re.compile(r"[^.。!?！？]+[.。!?！？]*\s*|[.。!?！？]+\s*")
 
 _STUTTER = (
     re.compile(r"\b([A-Za-z]+)\s+\1\b", re.IGNORECASE),  # "is is"
-    re.compile(r"([\u4e00-\u9fff]{3,6})[：:，,。]?\1"),  # "气腔阴影气腔阴影"; 2 characters would hit 主动脉动脉
+    # "气腔阴影气腔阴影". Two-character repeats are left out, because 主动脉动脉粥样硬化 is a real term.
+    re.compile(r"([\u4e00-\u9fff]{3,6})[：:，,。]?\1"),
     re.compile(r"([.,:;。，：；、])\s*\1"),  # "。。" or ". ."
 )
 
@@ -287,7 +288,7 @@ _STUTTER = (
 def find_stutter(text: str) -> str | None:
     """Return the first word, Chinese phrase or punctuation mark that repeats back to back, or None.
 
-    A report never needs "is is", "结论结论" or "。。", and one-step drafts that mix two
+    A report never needs "is is", "气腔阴影气腔阴影" or "，，", and one-step drafts that mix two
     templates produce them. NOTE: a deliberate repetition ("had had") is flagged too.
     """
     matches = [match for pattern in _STUTTER if (match := pattern.search(text))]

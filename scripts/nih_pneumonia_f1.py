@@ -4,7 +4,7 @@ Reads the samples.jsonl that `echo-cxr eval --out DIR` writes for runs/bundled/c
 A draft counts as pneumonia when the project's labeller finds Pneumonia positive or uncertain in it
 (the label-derived training reports say "may represent pneumonia", which the labeller reads as
 uncertain). The truth is the image's NIH label. Prints, per language, the F1 of the pneumonia class,
-accuracy, the F1 of always answering the majority class, the share of distinct drafts, and the
+accuracy, the F1 of always predicting the majority class, the share of distinct drafts, and the
 one-sided p-value of Fisher's exact test that drafts saying pneumonia are not more frequent for the
 pneumonia images than by chance (small p: the drafts depend on the image).
 It also counts the drafts that the engine flagged as possibly incoherent (low token confidence or a

@@ -251,7 +251,7 @@ def load_study(
     loose = sum(1 for image in collected.images if not image.study_uid)
     if loose and len(collected.images) > 1:
         # NOTE: PNG and JPEG files carry no patient or study identity, so nothing proves that they
-        # are views of one study; the radiologist has to confirm it.
+        # are views of one study. The radiologist has to confirm it.
         notes.append(
             f"{loose} of the {len(collected.images)} images carry no StudyInstanceUID, so they were drafted as one "
             "study without proof that they belong to one patient; check them, or draft each file on its own"

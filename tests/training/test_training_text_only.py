@@ -73,10 +73,10 @@ def test_image_repeats_oversample_image_studies(tmp_path, mixed_corpus, tokenize
     count = stage.prepare(hf_model, tokenizer, settings, accelerator=None)
 
     assert count == len(records) + 2 * len(with_images)
-    shown = Counter(stage.example(i).study_id for i in range(count))
-    assert shown["text-1"] == 1
-    assert {shown[records[i].study_id] for i in with_images} == {3}
-    assert len(shown) == len(records)
+    samples_per_study = Counter(stage.example(i).study_id for i in range(count))
+    assert samples_per_study["text-1"] == 1
+    assert {samples_per_study[records[i].study_id] for i in with_images} == {3}
+    assert len(samples_per_study) == len(records)
 
 
 def test_image_repeats_must_be_positive(tmp_path, tokenizer_folder):
